@@ -1,0 +1,39 @@
+# wwly — the two set-up commands are `make bench` (the main job) and `make test` (the tests).
+GO      ?= go
+BIN     := bin/wwly
+FUZZTIME ?= 20s
+
+.PHONY: build test bench bench-quick fuzz lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/wwly
+
+# go vet + the race-enabled test suite, integration tests with real processes included.
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout 20m ./...
+
+# Installs/starts what the harness needs (or says what it skips), runs the full scenario, renders the report.
+bench: build
+	bash scripts/deps.sh
+	./$(BIN) bench --scenario bench/scenarios/full.yaml
+	./$(BIN) report results/latest
+
+bench-quick: build
+	bash scripts/deps.sh
+	./$(BIN) bench --scenario bench/scenarios/quick.yaml
+	./$(BIN) report results/latest
+
+# Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; done
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,113 @@
+// Package wire is wwly's binary protocol: length-prefixed, versioned frames.
+// docs/protocol.md is the normative description; this package is one implementation of it.
+//
+// Layout of every frame (integers big-endian):
+//
+//	u32 length   bytes after this field (type + req + body), 9 ≤ length ≤ Limits.MaxFrame
+//	u8  type
+//	u64 req      request id chosen by the client; replies carry the request's id; pushes carry 0
+//	...          body, by type (see the Frame fields)
+//
+// Decoding is pure: Decode looks at a byte slice and either needs more bytes, returns one frame,
+// or returns an error that ends the connection. Decoded slices alias the input buffer.
+package wire
+
+import "errors"
+
+// Version is the protocol version spoken in HELLO/WELCOME.
+const Version = 1
+
+// HeaderSize is the size of length + type + req.
+const HeaderSize = 4 + 1 + 8
+
+// Type is a frame type.
+type Type uint8
+
+const (
+	Hello       Type = 0x01 // C→S Version, Auth, ClientName
+	Welcome     Type = 0x02 // S→C Version, Session, Heartbeat (interval ns), Timeout (heartbeat timeout ns)
+	Acquire     Type = 0x03 // C→S Name, Wait (ns; 0 try, <0 forever), TTL (ns; 0 no lease)
+	Granted     Type = 0x04 // S→C Token (req = the acquire's id)
+	Release     Type = 0x05 // C→S Name, Token
+	OK          Type = 0x06 // S→C reply to Release, Renew, Cancel
+	Cancel      Type = 0x07 // C→S Target (the acquire's id)
+	Renew       Type = 0x08 // C→S Name, Token, TTL
+	Lost        Type = 0x09 // S→C push: Target (the acquire's id), Name, Token, Code
+	Status      Type = 0x0A // C→S Names (none = all live locks, up to a server bound)
+	StatusReply Type = 0x0B // S→C Locks
+	Ping        Type = 0x0C // either way
+	Pong        Type = 0x0D // either way
+	Error       Type = 0x0E // S→C Code, Msg; req 0 = about the connection, which the server then closes
+)
+
+// Code is an error code in ERROR and LOST frames.
+type Code uint16
+
+const (
+	CodeBadFrame        Code = 1  // malformed frame; connection closed
+	CodeFrameTooLarge   Code = 2  // frame over the limit; connection closed
+	CodeVersion         Code = 3  // unsupported protocol version; connection closed
+	CodeAuth            Code = 4  // missing or wrong auth token, or request before HELLO; connection closed
+	CodeNotHeld         Code = 5  // release/renew of a lock not held under that token
+	CodeTimeout         Code = 6  // acquire wait timed out
+	CodeQueueFull       Code = 7  // too many waiters on that name
+	CodeCancelled       Code = 8  // acquire cancelled
+	CodeTooManyRequests Code = 9  // outstanding-request bound exceeded
+	CodeNameLength      Code = 10 // empty or over-long name
+	CodeShutdown        Code = 11 // server is shutting down; connection closed
+	CodeTooManyConns    Code = 12 // connection bound reached; connection closed
+	CodeDuplicate       Code = 13 // request id already waiting
+	CodeLeaseExpired    Code = 14 // LOST reason: lease ran out
+	CodeSlowConsumer    Code = 15 // outbound buffer bound exceeded; connection closed
+	CodeInternal        Code = 16
+)
+
+// Limits bound what a decoder accepts.
+type Limits struct {
+	MaxFrame int // largest length field accepted
+	MaxName  int // longest lock name
+	MaxNames int // most names in one STATUS
+}
+
+// DefaultLimits returns fresh default limits.
+func DefaultLimits() Limits { return Limits{MaxFrame: 64 << 10, MaxName: 256, MaxNames: 1024} }
+
+// LockInfo is one entry of a STATUS reply.
+type LockInfo struct {
+	Name       []byte
+	Holder     uint64 // session id; 0 = free
+	Token      uint64
+	Waiters    uint32
+	OldestWait int64 // ns
+	LeaseLeft  int64 // ns; 0 = no lease
+}
+
+// Frame is the decoded form of any frame; only the fields of its Type are meaningful.
+// Byte slices alias the buffer the frame was decoded from.
+type Frame struct {
+	Type       Type
+	Req        uint64
+	Version    uint16
+	Auth       []byte
+	ClientName []byte
+	Session    uint64
+	Heartbeat  int64
+	Timeout    int64
+	Name       []byte
+	Wait       int64
+	TTL        int64
+	Token      uint64
+	Target     uint64
+	Code       Code
+	Msg        []byte
+	Names      [][]byte
+	Locks      []LockInfo
+}
+
+// Decode errors; every one of them ends the connection.
+var (
+	ErrFrameTooLarge = errors.New("wire: frame too large")
+	ErrBadFrame      = errors.New("wire: malformed frame")
+	ErrUnknownType   = errors.New("wire: unknown frame type")
+	ErrNameLength    = errors.New("wire: bad name length")
+)
