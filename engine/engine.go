@@ -4,10 +4,54 @@
 // style of etcd-io/raft's Ready loop.
 //
 // An Engine is not safe for concurrent use: exactly one goroutine owns it.
+//
+// # Rules
+//
+// Every name is an exclusive, non-reentrant lock (like Python's threading.Lock):
+// a session that acquires a name it already holds queues behind itself and is
+// granted only after it releases (or its lease runs out). Waiters are served
+// strictly FIFO and exactly one waiter is granted per release. A released name
+// with nobody waiting is forgotten at once: memory is bounded by the live locks
+// and waiters, never by the names ever used.
+//
+// Deadlines (wait timeouts and lease expiries) take effect only in Tick: a
+// request that arrives after a deadline but before the Tick that fires it is
+// served against the state as it still stands. The transport arms one timer at
+// NextDeadline and calls Tick when it fires.
+//
+// Fencing tokens are Epoch<<40 | counter with one engine-wide counter, so they
+// rise strictly across names, releases and (with a persisted, bumped Epoch)
+// restarts. When the counter runs out the engine moves to the next epoch and
+// emits EpochBumped before the grant that uses it.
+//
+// # Event order
+//
+// Every call appends its events in one documented total order, which the
+// reference Model reproduces exactly:
+//
+//   - Acquire: one event, Granted or Failed (EpochBumped may precede Granted).
+//   - Release: Done(req), then Granted to the next waiter, if any.
+//   - Renew: Done(req) or Failed(req).
+//   - Cancel: Failed(target, ErrCancelled) if target was waiting, then Done(req).
+//   - CloseSession: no event to the closed session (it is gone). Its waits are
+//     dropped first, silently; then its locks are released in the order it was
+//     granted them, each emitting Granted to that name's next waiter.
+//   - Tick: expired deadlines in (deadline, arming sequence) order, where the
+//     arming sequence counts every timer armed: a wait with wait > 0 when it is
+//     queued, a lease when it is granted and when it is renewed. A wait timeout
+//     emits Failed(ErrTimeout) to the waiter; a lease expiry emits Lost to the
+//     old holder, then Granted to the next waiter (granted at the Tick's now).
+//
+// Event fields: Name is the lock the request was about (nil for Cancel's Done,
+// for ErrNameLength and for EpochBumped); Token is set on Granted, Lost, on the
+// Done of Release and Renew, and on EpochBumped (the new epoch); it is 0 otherwise.
 package engine
 
 import (
 	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
 	"time"
 )
 
@@ -23,6 +67,18 @@ var (
 	ErrDuplicate  = errors.New("engine: request id already waiting")
 	ErrNameLength = errors.New("engine: bad lock name length")
 )
+
+// ErrConfig is wrapped by every error of Config.Validate and New.
+var ErrConfig = errors.New("engine: invalid config")
+
+// CounterBits is the width of the per-epoch counter in a fencing token.
+const CounterBits = 40
+
+// MaxEpoch is the largest valid Config.Epoch: the epoch fills the 24 bits above the counter.
+// A clock-derived epoch (e.g. Unix seconds) does not fit; persist a small counter instead.
+const MaxEpoch = 1<<(64-CounterBits) - 1
+
+const counterMask = 1<<CounterBits - 1
 
 // Config tunes an Engine. Use DefaultConfig and change what you need.
 type Config struct {
@@ -42,6 +98,26 @@ func DefaultConfig() Config {
 	return Config{QueueCap: 8, MaxWaiters: 1 << 16, MaxName: 256, Epoch: 1}
 }
 
+// Validate reports the first invalid setting, wrapping ErrConfig.
+func (c Config) Validate() error {
+	switch {
+	case c.QueueCap < 1:
+		return fmt.Errorf("%w: QueueCap %d must be at least 1", ErrConfig, c.QueueCap)
+	case c.MaxWaiters < 1:
+		return fmt.Errorf("%w: MaxWaiters %d must be at least 1", ErrConfig, c.MaxWaiters)
+	case c.QueueCap > c.MaxWaiters:
+		return fmt.Errorf("%w: QueueCap %d exceeds MaxWaiters %d", ErrConfig, c.QueueCap, c.MaxWaiters)
+	case c.MaxWaiters > 1<<30:
+		return fmt.Errorf("%w: MaxWaiters %d exceeds %d", ErrConfig, c.MaxWaiters, 1<<30)
+	case c.MaxName < 1:
+		return fmt.Errorf("%w: MaxName %d must be at least 1", ErrConfig, c.MaxName)
+	case c.Epoch > MaxEpoch:
+		return fmt.Errorf("%w: Epoch %d exceeds MaxEpoch %d (tokens are Epoch<<%d | counter)",
+			ErrConfig, c.Epoch, MaxEpoch, CounterBits)
+	}
+	return nil
+}
+
 // Kind says what an Event reports.
 type Kind uint8
 
@@ -59,8 +135,26 @@ const (
 	EpochBumped
 )
 
+// String names the kind, for logs and test failures.
+func (k Kind) String() string {
+	switch k {
+	case Granted:
+		return "Granted"
+	case Failed:
+		return "Failed"
+	case Done:
+		return "Done"
+	case Lost:
+		return "Lost"
+	case EpochBumped:
+		return "EpochBumped"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
 // Event is one output of the engine, addressed to a session.
-// Name aliases engine memory and is valid only until the next call into the engine.
+// Name aliases engine memory: it stays valid and unchanged until the next ClearEvents
+// (which is at least as long as "until the next call into the engine"). Copy it to keep it.
 type Event struct {
 	Kind    Kind
 	Session SessionID
@@ -68,6 +162,11 @@ type Event struct {
 	Token   uint64
 	Name    []byte
 	Err     error
+}
+
+// String renders the event for logs and test failures.
+func (ev Event) String() string {
+	return fmt.Sprintf("%v{s=%d req=%d tok=%#x name=%q err=%v}", ev.Kind, ev.Session, ev.Req, ev.Token, ev.Name, ev.Err)
 }
 
 // LockStatus describes one live lock.
@@ -78,7 +177,7 @@ type LockStatus struct {
 	Token      uint64
 	Waiters    int
 	OldestWait time.Duration // how long the longest waiter has waited; 0 with no waiters
-	LeaseLeft  time.Duration // 0 when the holder has no lease
+	LeaseLeft  time.Duration // 0 when the holder has no lease; ≤ 0 also when the expiry is due but not yet ticked
 }
 
 // Stats counts what the engine holds in memory.
@@ -89,57 +188,251 @@ type Stats struct {
 }
 
 // Engine is the state machine. All times are nanoseconds on one monotonic clock chosen by the caller.
+// The zero value is not usable; call New. Not safe for concurrent use.
 type Engine struct {
-	_ struct{} // implementation pending (issue 2)
+	cfg Config
+
+	// locks maps a hash of the name bytes to a collision chain, so that neither lookup
+	// nor insert has to build a string key. The seed is per engine (hash flooding);
+	// no output depends on hash values, so behaviour stays deterministic.
+	seed     maphash.Seed
+	hashMask uint64 // all ones; tests narrow it to force collision chains
+	locks    map[uint64]*lockState
+	sessions map[SessionID]*session
+	waiting  map[waitKey]*waiter
+	timers   timerHeap
+
+	liveHead, liveTail *lockState // live locks in the order they became live (deterministic Locks)
+	nlocks             int
+
+	epoch   uint64 // current token epoch
+	counter uint64 // last counter issued in epoch
+	seq     uint64 // arming sequence of timers: tie-break for equal deadlines
+
+	ringCap   int // initial ring capacity (QueueCap rounded up to a power of two)
+	ringLimit int // ring capacity beyond which the ring compacts instead of growing
+
+	freeLocks    []*lockState
+	freeWaiters  []*waiter
+	freeSessions []*session
+
+	events []Event
+	arena  []byte // event names are copied here; reset by ClearEvents
 }
 
-// New returns an Engine, or an error when cfg is invalid.
-func New(cfg Config) (*Engine, error) { panic("engine: not implemented") }
+// New returns an Engine, or an error wrapping ErrConfig when cfg is invalid.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Engine{
+		cfg:       cfg,
+		seed:      maphash.MakeSeed(),
+		hashMask:  ^uint64(0),
+		locks:     make(map[uint64]*lockState),
+		sessions:  make(map[SessionID]*session),
+		waiting:   make(map[waitKey]*waiter),
+		epoch:     uint64(cfg.Epoch),
+		ringCap:   ceilPow2(cfg.QueueCap),
+		ringLimit: ceilPow2(cfg.MaxWaiters),
+	}, nil
+}
 
 // Acquire asks for name on behalf of (s, req). wait is how long to queue: 0 = try-lock, <0 = forever.
-// ttl > 0 gives the holder a lease that must be renewed before it runs out. Emits Granted now, or later
-// Granted / Failed(ErrTimeout, ErrCancelled), or Failed(ErrQueueFull, ErrDuplicate, ErrNameLength) now.
+// ttl > 0 gives the holder a lease that must be renewed before it runs out; it starts at grant time.
+// Emits Granted now, or later Granted / Failed(ErrTimeout, ErrCancelled), or
+// Failed(ErrQueueFull, ErrDuplicate, ErrNameLength, ErrTimeout for a busy try-lock) now.
+// A session acquiring a name it holds queues behind itself (the lock is not reentrant).
+// name is copied; the caller keeps ownership.
 func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration) {
-	panic("not implemented")
+	if len(name) == 0 || len(name) > e.cfg.MaxName {
+		e.emit(Failed, s, req, 0, nil, ErrNameLength)
+		return
+	}
+	if _, dup := e.waiting[waitKey{s, req}]; dup {
+		e.emit(Failed, s, req, 0, name, ErrDuplicate)
+		return
+	}
+	h := hashName(e, name)
+	l := e.find(h, name)
+	if l == nil {
+		l = e.newLock(h, name)
+		e.grant(now, l, e.session(s), req, ttl)
+		return
+	}
+	if l.holder == nil { // cannot happen (a live lock always has a holder), but granting is the safe reading
+		e.grant(now, l, e.session(s), req, ttl)
+		return
+	}
+	if wait == 0 {
+		e.emit(Failed, s, req, 0, name, ErrTimeout)
+		return
+	}
+	if l.nwait >= e.cfg.MaxWaiters {
+		e.emit(Failed, s, req, 0, name, ErrQueueFull)
+		return
+	}
+	e.enqueue(now, l, e.session(s), req, wait, ttl)
 }
 
 // Release frees name if s holds it under token: Done(req), and the next waiter (FIFO) is Granted.
-// Otherwise Failed(req, ErrNotHeld) and nothing changes.
+// Otherwise Failed(req, ErrNotHeld) and nothing changes (so a repeated release is harmless).
 func (e *Engine) Release(now int64, s SessionID, req uint64, name []byte, token uint64) {
-	panic("not implemented")
+	l := e.lookup(name)
+	if l == nil || l.holder == nil || l.holder.id != s || l.token != token {
+		e.emit(Failed, s, req, 0, name, ErrNotHeld)
+		return
+	}
+	e.emit(Done, s, req, token, l.name, nil)
+	sess := l.holder
+	e.detachHolder(l)
+	e.maybeFreeSession(sess)
+	e.grantNext(now, l)
 }
 
 // Renew extends the lease of name held by s under token to now+ttl: Done(req), or Failed(req, ErrNotHeld).
+// ttl ≤ 0 removes the lease: the holder keeps the lock until it releases or its session closes.
 func (e *Engine) Renew(now int64, s SessionID, req uint64, name []byte, token uint64, ttl time.Duration) {
-	panic("not implemented")
+	l := e.lookup(name)
+	if l == nil || l.holder == nil || l.holder.id != s || l.token != token {
+		e.emit(Failed, s, req, 0, name, ErrNotHeld)
+		return
+	}
+	if ttl > 0 {
+		e.arm(&l.lease, addSat(now, ttl))
+	} else {
+		e.timers.remove(&l.lease)
+	}
+	e.emit(Done, s, req, token, l.name, nil)
 }
 
 // Cancel withdraws s's waiting acquire target: Failed(target, ErrCancelled) if it was still waiting,
 // then always Done(req). A target already granted is not touched (the client releases it).
-func (e *Engine) Cancel(now int64, s SessionID, req uint64, target uint64) { panic("not implemented") }
+func (e *Engine) Cancel(now int64, s SessionID, req uint64, target uint64) {
+	if w := e.waiting[waitKey{s, target}]; w != nil {
+		l, sess := w.lock, w.sess
+		e.detachWaiter(w)
+		e.emit(Failed, s, target, 0, l.name, ErrCancelled)
+		e.freeWaiter(w)
+		e.maybeFreeSession(sess)
+	}
+	e.emit(Done, s, req, 0, nil, nil)
+}
 
 // CloseSession drops every wait of s and releases every lock it holds, granting the next waiters.
 // Nothing is ever granted to s afterwards (until the transport reuses the id, which it must not).
-func (e *Engine) CloseSession(now int64, s SessionID) { panic("not implemented") }
+// No event is addressed to s. Cost: O(what s holds and waits for).
+func (e *Engine) CloseSession(now int64, s SessionID) {
+	sess := e.sessions[s]
+	if sess == nil {
+		return
+	}
+	// Waits first, so that releasing a lock s holds can never grant it back to s.
+	for w := sess.waitHead; w != nil; {
+		next := w.snext
+		e.detachWaiter(w)
+		e.freeWaiter(w)
+		w = next
+	}
+	for l := sess.heldHead; l != nil; {
+		next := l.snext
+		e.detachHolder(l)
+		e.grantNext(now, l)
+		l = next
+	}
+	e.maybeFreeSession(sess)
+}
 
 // Tick fires every deadline at or before now: wait timeouts (Failed ErrTimeout) and lease expiries
-// (Lost to the holder, Granted to the next waiter).
-func (e *Engine) Tick(now int64) { panic("not implemented") }
+// (Lost to the holder, Granted to the next waiter), in (deadline, arming sequence) order.
+func (e *Engine) Tick(now int64) {
+	for len(e.timers) > 0 && e.timers[0].when <= now {
+		t := e.timers.pop()
+		if w := t.w; w != nil {
+			l, sess := w.lock, w.sess
+			e.detachWaiter(w)
+			e.emit(Failed, sess.id, w.req, 0, l.name, ErrTimeout)
+			e.freeWaiter(w)
+			e.maybeFreeSession(sess)
+			continue
+		}
+		l := t.l
+		sess := l.holder
+		e.emit(Lost, sess.id, l.holderReq, l.token, l.name, nil)
+		e.detachHolder(l)
+		e.maybeFreeSession(sess)
+		e.grantNext(now, l)
+	}
+}
 
 // NextDeadline reports the earliest pending deadline, if any, so the transport can arm one timer.
-func (e *Engine) NextDeadline() (int64, bool) { panic("not implemented") }
+func (e *Engine) NextDeadline() (int64, bool) {
+	if len(e.timers) == 0 {
+		return 0, false
+	}
+	return e.timers[0].when, true
+}
 
 // Events returns the events emitted since the last ClearEvents, in order.
-func (e *Engine) Events() []Event { panic("not implemented") }
+// The slice and the Name bytes belong to the engine and stay valid until ClearEvents.
+func (e *Engine) Events() []Event { return e.events }
 
 // ClearEvents forgets the emitted events; their Name slices become invalid.
-func (e *Engine) ClearEvents() { panic("not implemented") }
+func (e *Engine) ClearEvents() {
+	clear(e.events) // drop references to old arenas
+	e.events = e.events[:0]
+	// A burst may have grown the buffers far beyond the steady state; give that memory back.
+	if cap(e.events) > maxKeptEvents {
+		e.events = nil
+	}
+	if cap(e.arena) > maxKeptArena {
+		e.arena = nil
+	}
+	e.arena = e.arena[:0]
+}
 
 // Status reports the lock name, or false when nobody holds or waits for it.
-func (e *Engine) Status(now int64, name []byte) (LockStatus, bool) { panic("not implemented") }
+func (e *Engine) Status(now int64, name []byte) (LockStatus, bool) {
+	l := e.lookup(name)
+	if l == nil {
+		return LockStatus{}, false
+	}
+	return l.status(now), true
+}
 
-// Locks calls fn for every live lock until fn returns false.
-func (e *Engine) Locks(now int64, fn func(LockStatus) bool) { panic("not implemented") }
+// Locks calls fn for every live lock, in the order the locks became live, until fn returns false.
+// fn must not call into the engine.
+func (e *Engine) Locks(now int64, fn func(LockStatus) bool) {
+	for l := e.liveHead; l != nil; l = l.lnext {
+		if !fn(l.status(now)) {
+			return
+		}
+	}
+}
 
-// Stats counts live state.
-func (e *Engine) Stats() Stats { panic("not implemented") }
+// Stats counts live state. All fields are zero when nobody holds or waits for anything.
+func (e *Engine) Stats() Stats {
+	return Stats{Locks: e.nlocks, Waiters: len(e.waiting), Sessions: len(e.sessions)}
+}
+
+// Epoch reports the current token epoch (Config.Epoch unless an EpochBumped moved it).
+func (e *Engine) Epoch() uint32 { return uint32(e.epoch) }
+
+// addSat returns now+d, saturating instead of wrapping around.
+func addSat(now int64, d time.Duration) int64 {
+	if d > 0 && now > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	if d < 0 && now < math.MinInt64-int64(d) {
+		return math.MinInt64
+	}
+	return now + int64(d)
+}
+
+func ceilPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}

@@ -18,6 +18,8 @@ type Scenario struct {
 	// Rate is the open-loop target ops/s per worker; 0 means closed loop.
 	Rate   float64 `yaml:"rate" json:"rate"`
 	Repeat int     `yaml:"repeat" json:"repeat"`
+	// Seed seeds every random choice (lock names); 0 means pick one and print it.
+	Seed int64 `yaml:"seed" json:"seed,omitempty"`
 	// ServerArgs are extra flags for the wwly server (tunables), e.g. ["--flush-batch=64"].
 	ServerArgs []string `yaml:"server_args" json:"server_args,omitempty"`
 }
@@ -84,8 +86,15 @@ type Cell struct {
 	StarvedWorkers int     `json:"starved_workers"` // workers with zero ops in the window
 	PerWorkerOps   []int64 `json:"per_worker_ops,omitempty"`
 
-	Violations int64  `json:"violations"`
+	Violations int64 `json:"violations"`
+	// ViolationKinds says which checks the violations came from.
+	ViolationKinds *ViolationKinds `json:"violation_kinds,omitempty"`
+	// TotalOps counts every critical section entered, warm-up included (the balance check's sum).
+	TotalOps int64 `json:"total_ops,omitempty"`
+	// Seed is the cell's random seed (lock-name choice), printed so a run can be repeated.
+	Seed       int64  `json:"seed"`
 	Errors     int64  `json:"errors"`
+	FirstError string `json:"first_error,omitempty"`
 	Skipped    string `json:"skipped"`          // non-empty: why this backend did not run
 	Failed     string `json:"failed,omitempty"` // non-empty: why the cell failed (crash, hang, violation)
 
@@ -94,7 +103,16 @@ type Cell struct {
 	ServerRSSBytes int64 `json:"server_rss_bytes"`
 	SpawnNs        int64 `json:"spawn_ns"`
 	BarrierNs      int64 `json:"barrier_ns"`
+	// StartSkewNs is the spread of the workers' actual start instants (last minus first).
+	StartSkewNs int64 `json:"start_skew_ns,omitempty"`
 
 	// Hlog is the cell's HdrHistogram interval log, relative to the run directory.
 	Hlog string `json:"hlog"`
+}
+
+// ViolationKinds breaks a cell's Violations down by the check that caught them.
+type ViolationKinds struct {
+	Witness     int64 `json:"witness"`      // a holder found another inside
+	Token       int64 `json:"token"`        // a fencing token did not rise
+	LostUpdates int64 `json:"lost_updates"` // balance short of the critical sections entered
 }

@@ -104,7 +104,10 @@ type Frame struct {
 	Locks      []LockInfo
 }
 
-// Decode errors; every one of them ends the connection.
+// Decode errors. Each is wrapped with context (fmt.Errorf %w): compare with errors.Is.
+// Every one ends the connection, except ErrNameLength in a request from an established
+// session: that frame is fully delimited (Decode returns its size), so the server answers
+// ERROR(req, CodeNameLength) and reads on.
 var (
 	ErrFrameTooLarge = errors.New("wire: frame too large")
 	ErrBadFrame      = errors.New("wire: malformed frame")

@@ -1,16 +1,127 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wwly/wwly/server"
 )
 
-func newServeCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "serve",
-		Short: "serve (not yet implemented)",
+// Exit statuses of `wwly serve`.
+const (
+	serveExitConfig = 64 // EX_USAGE: a flag, the token file or the config is invalid
+	serveExitStart  = 69 // EX_UNAVAILABLE: could not listen or read the data dir
+)
 
-		RunE: func(cmd *cobra.Command, args []string) error { return errors.New("serve: not yet implemented") },
+// serveOptions are the flags of `wwly serve`: the server Config plus what only the command needs.
+type serveOptions struct {
+	cfg           server.Config
+	authTokenFile string
+	logLevel      string
+	shutdownWait  time.Duration
+}
+
+func newServeCmd() *cobra.Command {
+	opts := &serveOptions{cfg: server.DefaultConfig(), logLevel: "info", shutdownWait: 10 * time.Second}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "run the lock server",
+		Long: `Run the wwly lock server until SIGTERM or SIGINT.
+
+It logs "listening addr=HOST:PORT" once connections are accepted (useful with port 0).
+On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return serveRun(ctx, opts, cmd.ErrOrStderr())
+		},
 	}
+	f := cmd.Flags()
+	c := &opts.cfg
+	f.StringVar(&c.Addr, "addr", c.Addr, "listen address host:port (port 0 picks a free one)")
+	f.IntVar(&c.Loops, "loops", c.Loops, "gnet event loops; the lock table is sharded by name across them")
+	f.IntVar(&c.QueueCap, "queue-cap", c.QueueCap, "initial waiter ring capacity per lock name")
+	f.IntVar(&c.MaxWaiters, "max-waiters", c.MaxWaiters, "waiters per lock name before ERROR queue full")
+	f.IntVar(&c.FlushBatch, "flush-batch", c.FlushBatch, "flush a connection's coalesced frames after this many")
+	f.DurationVar(&c.FlushInterval, "flush-interval", c.FlushInterval, "hold outgoing frames up to this long to coalesce more (0 = flush every loop turn)")
+	f.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "PING interval told to clients")
+	f.DurationVar(&c.HeartbeatTimeout, "heartbeat-timeout", c.HeartbeatTimeout, "close a connection silent this long and release its locks")
+	f.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most client connections (also capped by RLIMIT_NOFILE)")
+	f.IntVar(&c.MaxOutstanding, "max-outstanding", c.MaxOutstanding, "unanswered requests per connection before ERROR too many requests")
+	f.IntVar(&c.MaxOutbound, "max-outbound", c.MaxOutbound, "bytes queued for one connection before it is dropped as a slow consumer")
+	f.IntVar(&c.MaxFrame, "max-frame", c.MaxFrame, "largest frame accepted, in bytes")
+	f.IntVar(&c.MaxName, "max-name", c.MaxName, "longest lock name, in bytes")
+	f.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the fencing-token epoch file (empty = epoch from the clock)")
+	f.StringVar(&opts.authTokenFile, "auth-token-file", "", "file holding the shared auth token (default $WWLY_AUTH_TOKEN; none = no auth)")
+	f.StringVar(&opts.logLevel, "log-level", opts.logLevel, "debug, info, warn or error")
+	f.DurationVar(&opts.shutdownWait, "shutdown-timeout", opts.shutdownWait, "how long SIGTERM waits for clients to be told and closed")
+	return cmd
+}
+
+// parseLevel maps a --log-level value to a slog.Level.
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// authToken reads the token from the file, else WWLY_AUTH_TOKEN; nil means no auth.
+func (o *serveOptions) authToken() ([]byte, error) {
+	if o.authTokenFile != "" {
+		b, err := os.ReadFile(o.authTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth token: %w", err)
+		}
+		tok := strings.TrimRight(string(b), "\r\n")
+		if tok == "" {
+			return nil, fmt.Errorf("auth token file %s is empty", o.authTokenFile)
+		}
+		return []byte(tok), nil
+	}
+	if tok := os.Getenv("WWLY_AUTH_TOKEN"); tok != "" {
+		return []byte(tok), nil
+	}
+	return nil, nil
+}
+
+// serveRun runs the server until ctx ends, then shuts it down.
+func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
+	level, err := parseLevel(o.logLevel)
+	if err != nil {
+		return &exitError{serveExitConfig, err}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg := o.cfg
+	cfg.Logger = log
+	if cfg.AuthToken, err = o.authToken(); err != nil {
+		return &exitError{serveExitConfig, err}
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		return &exitError{serveExitConfig, err}
+	}
+	if err := srv.Start(); err != nil {
+		return &exitError{serveExitStart, err}
+	}
+	<-ctx.Done()
+	log.Info("shutting down", "reason", context.Cause(ctx))
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownWait)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
 }

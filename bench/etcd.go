@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.uber.org/zap"
+)
+
+// envEtcd is the Env key holding the etcd client endpoints, comma-separated.
+const envEtcd = "etcd"
+
+// etcdPrefix is where the benchmark's mutex keys live.
+const etcdPrefix = "/wwly-bench/"
+
+// etcdBackend drives go.etcd.io/etcd/client/v3/concurrency.Mutex with one Session (one lease)
+// per worker. Its fencing token is the lock key's create revision, which rises per name.
+type etcdBackend struct{}
+
+func (etcdBackend) Name() string    { return "etcd" }
+func (etcdBackend) Exclusive() bool { return true }
+func (etcdBackend) Tokens() bool    { return true }
+
+// Start runs a private single-member etcd on free loopback client and peer ports with its data
+// dir under opts.Dir, or uses opts.Addrs["etcd"].
+func (etcdBackend) Start(ctx context.Context, opts StartOptions) (Instance, error) {
+	if a := opts.Addrs[envEtcd]; a != "" {
+		return &procInstance{env: Env{envEtcd: a}}, nil
+	}
+	bin, err := lookBinary("etcd")
+	if err != nil {
+		return nil, err
+	}
+	if opts.Dir == "" {
+		return nil, fmt.Errorf("bench: etcd: StartOptions.Dir is empty")
+	}
+	var lastErr error
+	for attempt := range startAttempts {
+		cport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		pport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if pport == cport {
+			continue
+		}
+		curl := "http://127.0.0.1:" + strconv.Itoa(cport)
+		purl := "http://127.0.0.1:" + strconv.Itoa(pport)
+		dataDir := filepath.Join(opts.Dir, "etcd-data-"+strconv.Itoa(attempt))
+		p, err := startProc("etcd", bin, []string{
+			"--name", "wwly-bench",
+			"--data-dir", dataDir,
+			"--listen-client-urls", curl, "--advertise-client-urls", curl,
+			"--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
+			"--initial-cluster", "wwly-bench=" + purl,
+			"--initial-cluster-state", "new",
+			"--logger", "zap", "--log-level", "warn",
+		}, opts.Dir, nil)
+		if err != nil {
+			return nil, err
+		}
+		endpoint := "127.0.0.1:" + strconv.Itoa(cport)
+		if err := p.waitReady(ctx, etcdProbe(endpoint)); err != nil {
+			lastErr = err
+			_ = p.Stop()
+			if errors.Is(err, errServerExited) {
+				continue // most likely a port was taken meanwhile
+			}
+			return nil, err
+		}
+		return &procInstance{env: Env{envEtcd: endpoint}, proc: p}, nil
+	}
+	return nil, fmt.Errorf("bench: etcd did not start after %d attempts: %w", startAttempts, lastErr)
+}
+
+// etcdProbe is a readiness probe: a linearizable Get, which needs an elected leader.
+func etcdProbe(endpoint string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, err := newEtcdClient(ctx, endpoint)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Get(ctx, etcdPrefix+"ready")
+		return err
+	}
+}
+
+func newEtcdClient(ctx context.Context, endpoints string) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   strings.Split(endpoints, ","),
+		DialTimeout: 5 * time.Second,
+		Context:     ctx,
+		Logger:      zap.NewNop(),
+	})
+}
+
+func (etcdBackend) Connect(ctx context.Context, env Env) (Client, error) {
+	endpoints := env[envEtcd]
+	if endpoints == "" {
+		return nil, fmt.Errorf("bench: etcd: env has no %q endpoints", envEtcd)
+	}
+	// The client's own context must outlive Connect's ctx: it is the Session's lifetime.
+	c, err := newEtcdClient(context.Background(), endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("bench: etcd client %s: %w", endpoints, err)
+	}
+	s, err := concurrency.NewSession(c, concurrency.WithContext(context.Background()))
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("bench: etcd session %s: %w", endpoints, err)
+	}
+	_ = ctx // NewSession's lease grant is bounded by the client's DialTimeout, not by ctx
+	return &etcdClient{c: c, s: s}, nil
+}
+
+// etcdClient is goroutine-safe; each of its Lockers is for one goroutine at a time. All its
+// Lockers share one Session, so two Lockers of one Client on the same name share one key: the
+// harness gives each worker one Locker per name.
+type etcdClient struct {
+	c *clientv3.Client
+	s *concurrency.Session
+}
+
+func (c *etcdClient) Locker(name string) (Locker, error) {
+	if name == "" {
+		return nil, fmt.Errorf("bench: etcd: empty lock name")
+	}
+	return &etcdLocker{m: concurrency.NewMutex(c.s, etcdPrefix+name)}, nil
+}
+
+// Close revokes the session's lease (releasing anything still held) and closes the connection.
+func (c *etcdClient) Close() error {
+	return errors.Join(c.s.Close(), c.c.Close())
+}
+
+type etcdLocker struct {
+	m    *concurrency.Mutex
+	held bool
+}
+
+func (l *etcdLocker) Lock(ctx context.Context) (uint64, error) {
+	if err := l.m.Lock(ctx); err != nil {
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("bench: etcd lock: %w", ctx.Err())
+		}
+		return 0, fmt.Errorf("bench: etcd lock: %w", err)
+	}
+	l.held = true
+	return l.token(), nil
+}
+
+func (l *etcdLocker) TryLock(ctx context.Context) (bool, uint64, error) {
+	err := l.m.TryLock(ctx)
+	if errors.Is(err, concurrency.ErrLocked) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("bench: etcd trylock: %w", err)
+	}
+	l.held = true
+	return true, l.token(), nil
+}
+
+// token is the held key's create revision. Mutex keeps it unexported but states it in IsOwner's
+// comparison (create_revision == myRev), which costs no round trip to read.
+func (l *etcdLocker) token() uint64 {
+	cmp := l.m.IsOwner()
+	rev := cmp.GetCompare().GetCreateRevision()
+	if rev < 0 {
+		return 0
+	}
+	return uint64(rev)
+}
+
+func (l *etcdLocker) Unlock(ctx context.Context) error {
+	if !l.held {
+		return ErrNotHeld
+	}
+	l.held = false
+	if err := l.m.Unlock(ctx); err != nil {
+		if errors.Is(err, concurrency.ErrLockReleased) {
+			return fmt.Errorf("bench: etcd unlock: %w", ErrNotHeld)
+		}
+		return fmt.Errorf("bench: etcd unlock: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wwly/wwly/bench"
+	"github.com/wwly/wwly/bench/benchtest"
+)
+
+// The test binary re-runs itself as a worker process when these are set (see TestMain).
+const (
+	workerBackendEnv = "WWLY_BENCHTEST_WORKER"
+	workerEnvEnv     = "WWLY_BENCHTEST_ENV"
+	workerFileEnv    = "WWLY_BENCHTEST_COUNTER"
+	workerCyclesEnv  = "WWLY_BENCHTEST_CYCLES"
+)
+
+func TestMain(m *testing.M) {
+	if name := os.Getenv(workerBackendEnv); name != "" {
+		if err := runWorker(name); err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runWorker does cycles of: lock, read-increment-write a counter in a file with plain
+// pread/pwrite (no atomicity of its own), unlock. Lost increments mean the lock let two
+// processes in at once.
+func runWorker(name string) error {
+	b, err := bench.Lookup(name)
+	if err != nil {
+		return err
+	}
+	var env bench.Env
+	if err := json.Unmarshal([]byte(os.Getenv(workerEnvEnv)), &env); err != nil {
+		return err
+	}
+	cycles, err := strconv.Atoi(os.Getenv(workerCyclesEnv))
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(os.Getenv(workerFileEnv), os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctx := context.Background()
+	c, err := b.Connect(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	l, err := c.Locker("multiproc")
+	if err != nil {
+		return err
+	}
+	var buf [8]byte
+	for range cycles {
+		if _, err := l.Lock(ctx); err != nil {
+			return err
+		}
+		if _, err := f.ReadAt(buf[:], 0); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint64(buf[:], binary.LittleEndian.Uint64(buf[:])+1)
+		if _, err := f.WriteAt(buf[:], 0); err != nil {
+			return err
+		}
+		if err := l.Unlock(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestMultiProcess checks exclusion between OS processes — the shared-memory and file locks
+// are only meaningful across processes.
+func TestMultiProcess(t *testing.T) {
+	const procs, cycles = 3, 300
+	for _, name := range []string{"flock", "futex-fifo"} {
+		t.Run(name, func(t *testing.T) {
+			env := benchtest.Start(t, lookup(t, name), bench.StartOptions{MaxWorkers: procs})
+			envJSON, err := json.Marshal(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counter := filepath.Join(t.TempDir(), "counter")
+			if err := os.WriteFile(counter, make([]byte, 8), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmds := make([]*exec.Cmd, procs)
+			for i := range cmds {
+				cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+				cmd.Env = append(os.Environ(),
+					workerBackendEnv+"="+name, workerEnvEnv+"="+string(envJSON),
+					workerFileEnv+"="+counter, workerCyclesEnv+"="+strconv.Itoa(cycles))
+				cmd.Stderr = os.Stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				cmds[i] = cmd
+			}
+			for i, cmd := range cmds {
+				if err := cmd.Wait(); err != nil {
+					t.Errorf("worker %d: %v", i, err)
+				}
+			}
+			b, err := os.ReadFile(counter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := binary.LittleEndian.Uint64(b); got != procs*cycles {
+				t.Errorf("counter = %d after %d × %d locked increments: exclusion broken", got, procs, cycles)
+			}
+		})
+	}
+}

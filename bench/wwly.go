@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/wwly/wwly/client"
+)
+
+// envWwly is the Env key holding the wwly server's address.
+const envWwly = "wwly"
+
+// wwlyBackend is our server, driven through the Go client its users use. Tokens are the server's
+// fencing tokens.
+type wwlyBackend struct{}
+
+func (wwlyBackend) Name() string    { return "wwly" }
+func (wwlyBackend) Exclusive() bool { return true }
+func (wwlyBackend) Tokens() bool    { return true }
+
+// Start runs `<opts.Binary> serve --addr 127.0.0.1:0 [opts.ServerArgs...]` in its own process
+// group, learns the port from its `listening addr=HOST:PORT` log line, and waits until it accepts
+// connections; or uses opts.Addrs["wwly"].
+func (wwlyBackend) Start(ctx context.Context, opts StartOptions) (Instance, error) {
+	if a := opts.Addrs[envWwly]; a != "" {
+		return &procInstance{env: Env{envWwly: a}}, nil
+	}
+	bin := opts.Binary
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("%w: wwly: no binary given and os.Executable: %v", ErrUnavailable, err)
+		}
+		bin = exe
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("%w: wwly binary %s: %v; run make build", ErrUnavailable, bin, err)
+	}
+	if opts.Dir == "" {
+		return nil, fmt.Errorf("bench: wwly: StartOptions.Dir is empty")
+	}
+	addrc := make(chan string, 1)
+	var once sync.Once
+	onLine := func(line string) {
+		if a, ok := parseListenAddr(line); ok {
+			once.Do(func() { addrc <- a })
+		}
+	}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, opts.ServerArgs...)
+	p, err := startProc("wwly", bin, args, opts.Dir, onLine)
+	if err != nil {
+		return nil, err
+	}
+	var addr string
+	// The address line comes first; then readiness is a successful dial.
+	err = p.waitReady(ctx, func(pctx context.Context) error {
+		if addr == "" {
+			select {
+			case addr = <-addrc:
+			case <-pctx.Done():
+				return fmt.Errorf("no `listening addr=` line yet")
+			}
+		}
+		return dialProbe(addr)(pctx)
+	})
+	if err != nil {
+		_ = p.Stop()
+		return nil, err
+	}
+	return &procInstance{env: Env{envWwly: addr}, proc: p}, nil
+}
+
+func (wwlyBackend) Connect(ctx context.Context, env Env) (Client, error) {
+	addr := env[envWwly]
+	if addr == "" {
+		return nil, fmt.Errorf("bench: wwly: env has no %q address", envWwly)
+	}
+	c, err := client.Dial(ctx, addr)
+	if err != nil {
+		return nil, fmt.Errorf("bench: wwly dial %s: %w", addr, err)
+	}
+	return &wwlyClient{c: c}, nil
+}
+
+// wwlyClient is goroutine-safe (client.Client is); each Locker is for one goroutine at a time.
+type wwlyClient struct{ c *client.Client }
+
+func (c *wwlyClient) Locker(name string) (Locker, error) {
+	if name == "" {
+		return nil, fmt.Errorf("bench: wwly: empty lock name")
+	}
+	return &wwlyLocker{m: c.c.Mutex(name)}, nil
+}
+
+func (c *wwlyClient) Close() error { return c.c.Close() }
+
+type wwlyLocker struct{ m *client.Mutex }
+
+func (l *wwlyLocker) Lock(ctx context.Context) (uint64, error) {
+	if err := l.m.LockContext(ctx); err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			return 0, fmt.Errorf("bench: wwly lock: %w (%w)", cerr, err)
+		}
+		return 0, fmt.Errorf("bench: wwly lock: %w", err)
+	}
+	return l.m.Token(), nil
+}
+
+func (l *wwlyLocker) TryLock(context.Context) (bool, uint64, error) {
+	if !l.m.TryLock() {
+		return false, 0, nil
+	}
+	return true, l.m.Token(), nil
+}
+
+func (l *wwlyLocker) Unlock(ctx context.Context) error {
+	if err := l.m.UnlockContext(ctx); err != nil {
+		if errors.Is(err, client.ErrNotHeld) {
+			return fmt.Errorf("bench: wwly unlock: %w", ErrNotHeld)
+		}
+		return fmt.Errorf("bench: wwly unlock: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLockCLI checks `wwly lock`'s exit statuses and the child's environment.
+func TestLockCLI(t *testing.T) {
+	srv := &serverProc{}
+	startServerProc(t, srv)
+	run := func(t *testing.T, args ...string) int {
+		t.Helper()
+		return start(t, wwlyCmd(srv.addr, args...)).wait(t, 20*time.Second)
+	}
+
+	t.Run("child status", func(t *testing.T) {
+		if code := run(t, "lock", "st", "--", "sh", "-c", "exit 7"); code != 7 {
+			t.Errorf("exit = %d, want the child's 7", code)
+		}
+		if code := run(t, "lock", "st", "--", "sh", "-c", "kill -TERM $$"); code != 128+15 {
+			t.Errorf("exit = %d, want 143 for a child killed by SIGTERM", code)
+		}
+	})
+	t.Run("env", func(t *testing.T) {
+		if code := run(t, "lock", "envname", "--", "sh", "-c",
+			`test "$WWLY_LOCK_NAME" = envname && test "$WWLY_LOCK_TOKEN" -gt 0`); code != 0 {
+			t.Errorf("child did not see WWLY_LOCK_NAME/WWLY_LOCK_TOKEN (exit %d)", code)
+		}
+	})
+	t.Run("usage", func(t *testing.T) {
+		for _, args := range [][]string{{"lock"}, {"lock", "n"}, {"lock", "n", "true"}, {"lock", "--bogus", "n", "--", "true"}} {
+			if code := run(t, args...); code != 64 {
+				t.Errorf("%v: exit = %d, want 64", args, code)
+			}
+		}
+	})
+	t.Run("unreachable", func(t *testing.T) {
+		if code := start(t, wwlyCmd(freeAddr(t), "lock", "n", "--", "true")).wait(t, 20*time.Second); code != 69 {
+			t.Errorf("exit = %d, want 69", code)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		m := dialT(t, srv.addr).Mutex("busy")
+		if err := m.LockContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Unlock()
+		began := time.Now()
+		if code := run(t, "lock", "--timeout", "200ms", "busy", "--", "true"); code != 75 {
+			t.Errorf("exit = %d, want 75", code)
+		}
+		if d := time.Since(began); d > 10*time.Second {
+			t.Errorf("a 200ms timeout took %v", d)
+		}
+	})
+	t.Run("killed with wwly lock", func(t *testing.T) {
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		p := start(t, wwlyCmd(srv.addr, "lock", "orphan", "--", "sh", "-c", `echo $$ > "$1"; exec sleep 60`, "sh", pidFile))
+		pid := waitPidFile(t, pidFile)
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		p.wait(t, 10*time.Second)
+		waitGone(t, pid, 5*time.Second, "child of a SIGKILLed wwly lock")
+	})
+}
+
+// TestLockCLILost: when the server goes away while the command runs, wwly lock terminates the
+// command's process group and exits 76.
+func TestLockCLILost(t *testing.T) {
+	srv := &serverProc{}
+	startServerProc(t, srv)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The child ignores SIGTERM, so it takes the SIGKILL after --kill-after.
+	p := start(t, wwlyCmd(srv.addr, "lock", "--kill-after", "300ms", "doomed", "--",
+		"sh", "-c", `trap '' TERM; echo $$ > "$1"; sleep 60 & wait; sleep 60`, "sh", pidFile))
+	pid := waitPidFile(t, pidFile)
+	srv.kill(t)
+	if code := p.wait(t, 15*time.Second); code != 76 {
+		t.Errorf("exit = %d, want 76", code)
+	}
+	waitGone(t, pid, 5*time.Second, "child after lock loss")
+}
+
+func waitPidFile(t *testing.T, path string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if s := strings.TrimSpace(string(b)); err == nil && strings.HasSuffix(string(b), "\n") {
+			pid, err := strconv.Atoi(s)
+			if err != nil {
+				t.Fatalf("pid file %q: %v", s, err)
+			}
+			return pid
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("child never wrote its pid")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func waitGone(t *testing.T, pid int, d time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for pidAlive(pid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("%s (pid %d) still alive after %v", what, pid, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

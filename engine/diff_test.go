@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// machine is the method set Engine and Model share; the differential test drives both through it.
+type machine interface {
+	Acquire(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration)
+	Release(now int64, s SessionID, req uint64, name []byte, token uint64)
+	Renew(now int64, s SessionID, req uint64, name []byte, token uint64, ttl time.Duration)
+	Cancel(now int64, s SessionID, req uint64, target uint64)
+	CloseSession(now int64, s SessionID)
+	Tick(now int64)
+	NextDeadline() (int64, bool)
+	Events() []Event
+	ClearEvents()
+	Status(now int64, name []byte) (LockStatus, bool)
+	Locks(now int64, fn func(LockStatus) bool)
+	Stats() Stats
+	Epoch() uint32
+}
+
+var (
+	_ machine = (*Engine)(nil)
+	_ machine = (*Model)(nil)
+)
+
+// chooser supplies the choices of a generated op sequence: from a seeded PRNG or from fuzz bytes.
+type chooser interface {
+	intn(n int) int
+	done() bool
+}
+
+type randChooser struct {
+	r    *rand.Rand
+	left int
+}
+
+func (c *randChooser) intn(n int) int { return c.r.IntN(n) }
+func (c *randChooser) done() bool     { c.left--; return c.left < 0 }
+
+type byteChooser struct{ b []byte }
+
+func (c *byteChooser) intn(n int) int {
+	if len(c.b) == 0 {
+		return 0
+	}
+	v := int(c.b[0])
+	c.b = c.b[1:]
+	return v % n
+}
+func (c *byteChooser) done() bool { return len(c.b) == 0 }
+
+type grantRec struct {
+	s     SessionID
+	name  string
+	token uint64
+}
+
+// driver generates ops against a few names and sessions and keeps what it needs to aim
+// releases and renewals at real (possibly stale) tokens.
+type driver struct {
+	c      chooser
+	now    int64
+	grants []grantRec
+	trace  []string
+}
+
+var diffNames = []string{"a", "b", "c", "", "toolong"} // MaxName is 4 in the differential config
+
+func (d *driver) name() []byte {
+	if d.c.intn(16) == 0 {
+		return []byte(diffNames[3+d.c.intn(2)])
+	}
+	return []byte(diffNames[d.c.intn(3)])
+}
+
+func (d *driver) dur(max int) time.Duration {
+	switch d.c.intn(4) {
+	case 0:
+		return 0
+	case 1:
+		return -1
+	}
+	return time.Duration(1 + d.c.intn(max))
+}
+
+// step applies one generated op to every machine.
+func (d *driver) step(ms ...machine) {
+	d.now += int64(d.c.intn(4))
+	now := d.now
+	s := SessionID(1 + d.c.intn(4))
+	req := uint64(1 + d.c.intn(12))
+	var desc string
+	var apply func(m machine)
+	switch k := d.c.intn(12); {
+	case k < 4:
+		name, wait, ttl := d.name(), d.dur(20), d.dur(30)
+		desc = fmt.Sprintf("Acquire(s=%d req=%d %q wait=%d ttl=%d)", s, req, name, wait, ttl)
+		apply = func(m machine) { m.Acquire(now, s, req, name, wait, ttl) }
+	case k < 7:
+		name, tok := d.name(), uint64(d.c.intn(3))
+		if len(d.grants) > 0 && d.c.intn(5) > 0 {
+			g := d.grants[len(d.grants)-1-d.c.intn(min(len(d.grants), 6))]
+			name, tok = []byte(g.name), g.token
+			if d.c.intn(6) > 0 {
+				s = g.s
+			}
+		}
+		if k < 6 {
+			desc = fmt.Sprintf("Release(s=%d req=%d %q tok=%#x)", s, req, name, tok)
+			apply = func(m machine) { m.Release(now, s, req, name, tok) }
+		} else {
+			ttl := d.dur(30)
+			desc = fmt.Sprintf("Renew(s=%d req=%d %q tok=%#x ttl=%d)", s, req, name, tok, ttl)
+			apply = func(m machine) { m.Renew(now, s, req, name, tok, ttl) }
+		}
+	case k == 7:
+		target := uint64(1 + d.c.intn(12))
+		desc = fmt.Sprintf("Cancel(s=%d req=%d target=%d)", s, req, target)
+		apply = func(m machine) { m.Cancel(now, s, req, target) }
+	case k == 8:
+		desc = fmt.Sprintf("CloseSession(s=%d)", s)
+		apply = func(m machine) { m.CloseSession(now, s) }
+	default:
+		d.now += int64(d.c.intn(16))
+		now = d.now
+		desc = "Tick"
+		apply = func(m machine) { m.Tick(now) }
+	}
+	d.trace = append(d.trace, fmt.Sprintf("t=%d %s", now, desc))
+	for _, m := range ms {
+		apply(m)
+	}
+}
+
+// compare checks that e and m emitted the same events and show the same state.
+func (d *driver) compare(e *Engine, m *Model) error {
+	ee, me := e.Events(), m.Events()
+	for i := range max(len(ee), len(me)) {
+		if i >= len(ee) || i >= len(me) || !sameEvent(ee[i], me[i]) {
+			return fmt.Errorf("events differ at %d:\nengine %v\nmodel  %v", i, ee, me)
+		}
+		if ee[i].Kind == Granted {
+			d.grants = append(d.grants, grantRec{ee[i].Session, string(ee[i].Name), ee[i].Token})
+		}
+	}
+	e.ClearEvents()
+	m.ClearEvents()
+	if err := e.check(); err != nil {
+		return fmt.Errorf("engine invariant: %w", err)
+	}
+	if es, ms := e.Stats(), m.Stats(); es != ms {
+		return fmt.Errorf("stats differ: engine %+v model %+v", es, ms)
+	}
+	ew, eok := e.NextDeadline()
+	mw, mok := m.NextDeadline()
+	if ew != mw || eok != mok {
+		return fmt.Errorf("NextDeadline differs: engine %d,%v model %d,%v", ew, eok, mw, mok)
+	}
+	if el, ml := collect(e, d.now), collect(m, d.now); el != ml {
+		return fmt.Errorf("Locks differ:\nengine %s\nmodel  %s", el, ml)
+	}
+	for _, n := range diffNames {
+		es, eok := e.Status(d.now, []byte(n))
+		ms, mok := m.Status(d.now, []byte(n))
+		if es != ms || eok != mok {
+			return fmt.Errorf("Status(%q) differs: engine %+v model %+v", n, es, ms)
+		}
+	}
+	if e.Epoch() != m.Epoch() {
+		return fmt.Errorf("epoch differs: engine %d model %d", e.Epoch(), m.Epoch())
+	}
+	return nil
+}
+
+func sameEvent(a, b Event) bool {
+	return a.Kind == b.Kind && a.Session == b.Session && a.Req == b.Req && a.Token == b.Token &&
+		bytes.Equal(a.Name, b.Name) && (a.Name == nil) == (b.Name == nil) && a.Err == b.Err
+}
+
+func collect(m machine, now int64) string {
+	var b strings.Builder
+	m.Locks(now, func(st LockStatus) bool { fmt.Fprintf(&b, "%+v;", st); return true })
+	return b.String()
+}
+
+// runDiff drives a fresh Engine and Model with the choices of c and returns the first divergence.
+func runDiff(c chooser) error {
+	cfg := Config{QueueCap: 1 + c.intn(2), MaxWaiters: 3 + c.intn(3), MaxName: 4, Epoch: uint32(c.intn(3))}
+	e, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	m, err := NewModel(cfg)
+	if err != nil {
+		return err
+	}
+	if c.intn(4) == 0 { // start close to the end of the epoch to cover EpochBumped
+		e.counter = counterMask - uint64(c.intn(8))
+		m.counter = e.counter
+	}
+	if c.intn(3) == 0 { // every name in one or two hash chains
+		e.hashMask = 1
+	}
+	d := &driver{c: c}
+	for !c.done() {
+		d.step(e, m)
+		if err := d.compare(e, m); err != nil {
+			tail := d.trace[max(0, len(d.trace)-40):]
+			return fmt.Errorf("%w\nafter %d ops (config %+v), last ops:\n  %s", err, len(d.trace), cfg, strings.Join(tail, "\n  "))
+		}
+	}
+	return nil
+}
+
+func TestEngineVsModel(t *testing.T) {
+	seeds, steps := 400, 400
+	if testing.Short() {
+		seeds = 100
+	}
+	for seed := range uint64(seeds) {
+		c := &randChooser{r: rand.New(rand.NewPCG(seed, 0x77_6c_79)), left: steps}
+		if err := runDiff(c); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+}
+
+func FuzzEngineVsModel(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b"))
+	f.Add(bytes.Repeat([]byte{0, 0, 0, 0, 1, 2, 3}, 40))
+	for seed := range uint64(8) {
+		r := rand.New(rand.NewPCG(seed, 1))
+		b := make([]byte, 600)
+		for i := range b {
+			b[i] = byte(r.UintN(256))
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := runDiff(&byteChooser{b: data}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

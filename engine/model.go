@@ -1,0 +1,291 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Model is the reference twin of Engine: the same rules and the same method set, written
+// with plain maps and slices and linear scans so that it is obviously correct rather than
+// fast. Tests drive both identically and require identical events.
+// Like Engine, a Model is not safe for concurrent use.
+type Model struct {
+	cfg     Config
+	epoch   uint64
+	counter uint64
+	seq     uint64 // arming sequence of deadlines, same counting as Engine
+	grants  uint64 // grant sequence, to release a closing session's locks in grant order
+	locks   map[string]*modelLock
+	order   []string // live names in the order they became live
+	events  []Event
+}
+
+type modelLock struct {
+	holder    SessionID
+	holderReq uint64
+	token     uint64
+	grantSeq  uint64
+	leased    bool
+	leaseAt   int64
+	leaseSeq  uint64
+	waiters   []modelWaiter // FIFO
+}
+
+type modelWaiter struct {
+	s        SessionID
+	req      uint64
+	ttl      time.Duration
+	enq      int64
+	timed    bool
+	deadline int64
+	seq      uint64
+}
+
+// NewModel returns a Model, or an error wrapping ErrConfig when cfg is invalid.
+func NewModel(cfg Config) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Model{cfg: cfg, epoch: uint64(cfg.Epoch), locks: map[string]*modelLock{}}, nil
+}
+
+func (m *Model) emit(k Kind, s SessionID, req, tok uint64, name []byte, err error) {
+	if len(name) > 0 {
+		name = slices.Clone(name)
+	} else {
+		name = nil
+	}
+	m.events = append(m.events, Event{Kind: k, Session: s, Req: req, Token: tok, Name: name, Err: err})
+}
+
+func (m *Model) nextSeq() uint64 { m.seq++; return m.seq }
+
+func (m *Model) token() uint64 {
+	if m.counter == counterMask {
+		m.epoch++
+		m.counter = 0
+		m.emit(EpochBumped, 0, 0, m.epoch, nil, nil)
+	}
+	m.counter++
+	return m.epoch<<CounterBits | m.counter
+}
+
+func (m *Model) grant(now int64, name string, l *modelLock, s SessionID, req uint64, ttl time.Duration) {
+	tok := m.token()
+	m.grants++
+	l.holder, l.holderReq, l.token, l.grantSeq = s, req, tok, m.grants
+	l.leased = ttl > 0
+	if l.leased {
+		l.leaseAt, l.leaseSeq = addSat(now, ttl), m.nextSeq()
+	}
+	m.emit(Granted, s, req, tok, []byte(name), nil)
+}
+
+// handOver gives the (now free) lock to its first waiter, or forgets it.
+func (m *Model) handOver(now int64, name string) {
+	l := m.locks[name]
+	if len(l.waiters) == 0 {
+		delete(m.locks, name)
+		m.order = slices.DeleteFunc(m.order, func(n string) bool { return n == name })
+		return
+	}
+	w := l.waiters[0]
+	l.waiters = l.waiters[1:]
+	m.grant(now, name, l, w.s, w.req, w.ttl)
+}
+
+func (m *Model) findWaiter(s SessionID, req uint64) (string, int) {
+	for name, l := range m.locks {
+		for i, w := range l.waiters {
+			if w.s == s && w.req == req {
+				return name, i
+			}
+		}
+	}
+	return "", -1
+}
+
+// Acquire follows Engine.Acquire.
+func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration) {
+	if len(name) == 0 || len(name) > m.cfg.MaxName {
+		m.emit(Failed, s, req, 0, nil, ErrNameLength)
+		return
+	}
+	if _, i := m.findWaiter(s, req); i >= 0 {
+		m.emit(Failed, s, req, 0, name, ErrDuplicate)
+		return
+	}
+	n := string(name)
+	l := m.locks[n]
+	switch {
+	case l == nil:
+		l = &modelLock{}
+		m.locks[n] = l
+		m.order = append(m.order, n)
+		m.grant(now, n, l, s, req, ttl)
+	case wait == 0:
+		m.emit(Failed, s, req, 0, name, ErrTimeout)
+	case len(l.waiters) >= m.cfg.MaxWaiters:
+		m.emit(Failed, s, req, 0, name, ErrQueueFull)
+	default:
+		w := modelWaiter{s: s, req: req, ttl: ttl, enq: now, timed: wait > 0}
+		if w.timed {
+			w.deadline, w.seq = addSat(now, wait), m.nextSeq()
+		}
+		l.waiters = append(l.waiters, w)
+	}
+}
+
+func (m *Model) held(s SessionID, name []byte, token uint64) *modelLock {
+	l := m.locks[string(name)]
+	if l == nil || l.holder != s || l.token != token {
+		return nil
+	}
+	return l
+}
+
+// Release follows Engine.Release.
+func (m *Model) Release(now int64, s SessionID, req uint64, name []byte, token uint64) {
+	if m.held(s, name, token) == nil {
+		m.emit(Failed, s, req, 0, name, ErrNotHeld)
+		return
+	}
+	m.emit(Done, s, req, token, name, nil)
+	m.handOver(now, string(name))
+}
+
+// Renew follows Engine.Renew.
+func (m *Model) Renew(now int64, s SessionID, req uint64, name []byte, token uint64, ttl time.Duration) {
+	l := m.held(s, name, token)
+	if l == nil {
+		m.emit(Failed, s, req, 0, name, ErrNotHeld)
+		return
+	}
+	l.leased = ttl > 0
+	if l.leased {
+		l.leaseAt, l.leaseSeq = addSat(now, ttl), m.nextSeq()
+	}
+	m.emit(Done, s, req, token, name, nil)
+}
+
+// Cancel follows Engine.Cancel.
+func (m *Model) Cancel(now int64, s SessionID, req uint64, target uint64) {
+	if name, i := m.findWaiter(s, target); i >= 0 {
+		l := m.locks[name]
+		l.waiters = slices.Delete(l.waiters, i, i+1)
+		m.emit(Failed, s, target, 0, []byte(name), ErrCancelled)
+	}
+	m.emit(Done, s, req, 0, nil, nil)
+}
+
+// CloseSession follows Engine.CloseSession.
+func (m *Model) CloseSession(now int64, s SessionID) {
+	var held []string
+	for name, l := range m.locks {
+		l.waiters = slices.DeleteFunc(l.waiters, func(w modelWaiter) bool { return w.s == s })
+		if l.holder == s {
+			held = append(held, name)
+		}
+	}
+	slices.SortFunc(held, func(a, b string) int { return cmp.Compare(m.locks[a].grantSeq, m.locks[b].grantSeq) })
+	for _, name := range held {
+		m.handOver(now, name)
+	}
+}
+
+// Tick follows Engine.Tick.
+func (m *Model) Tick(now int64) {
+	for {
+		name, i, when, ok := m.earliest()
+		if !ok || when > now {
+			return
+		}
+		l := m.locks[name]
+		if i >= 0 {
+			w := l.waiters[i]
+			l.waiters = slices.Delete(l.waiters, i, i+1)
+			m.emit(Failed, w.s, w.req, 0, []byte(name), ErrTimeout)
+			continue
+		}
+		m.emit(Lost, l.holder, l.holderReq, l.token, []byte(name), nil)
+		m.handOver(now, name)
+	}
+}
+
+// earliest finds the pending deadline with the smallest (deadline, seq): a waiter's
+// index, or i = -1 for the lease of the name's holder.
+func (m *Model) earliest() (name string, i int, when int64, ok bool) {
+	var seq uint64
+	better := func(w int64, s uint64) bool { return !ok || w < when || (w == when && s < seq) }
+	for n, l := range m.locks {
+		if l.leased && better(l.leaseAt, l.leaseSeq) {
+			name, i, when, seq, ok = n, -1, l.leaseAt, l.leaseSeq, true
+		}
+		for j, w := range l.waiters {
+			if w.timed && better(w.deadline, w.seq) {
+				name, i, when, seq, ok = n, j, w.deadline, w.seq, true
+			}
+		}
+	}
+	return name, i, when, ok
+}
+
+// NextDeadline follows Engine.NextDeadline.
+func (m *Model) NextDeadline() (int64, bool) {
+	_, _, when, ok := m.earliest()
+	return when, ok
+}
+
+// Events follows Engine.Events; the Name slices are the Model's own copies.
+func (m *Model) Events() []Event { return m.events }
+
+// ClearEvents follows Engine.ClearEvents.
+func (m *Model) ClearEvents() { m.events = nil }
+
+func (m *Model) status(now int64, name string) LockStatus {
+	l := m.locks[name]
+	st := LockStatus{Name: name, Holder: l.holder, HolderReq: l.holderReq, Token: l.token, Waiters: len(l.waiters)}
+	if len(l.waiters) > 0 {
+		st.OldestWait = time.Duration(now - l.waiters[0].enq)
+	}
+	if l.leased {
+		st.LeaseLeft = time.Duration(l.leaseAt - now)
+	}
+	return st
+}
+
+// Status follows Engine.Status.
+func (m *Model) Status(now int64, name []byte) (LockStatus, bool) {
+	if m.locks[string(name)] == nil {
+		return LockStatus{}, false
+	}
+	return m.status(now, string(name)), true
+}
+
+// Locks follows Engine.Locks.
+func (m *Model) Locks(now int64, fn func(LockStatus) bool) {
+	for _, n := range m.order {
+		if !fn(m.status(now, n)) {
+			return
+		}
+	}
+}
+
+// Stats follows Engine.Stats.
+func (m *Model) Stats() Stats {
+	sessions := map[SessionID]bool{}
+	st := Stats{Locks: len(m.locks)}
+	for _, l := range m.locks {
+		sessions[l.holder] = true
+		for _, w := range l.waiters {
+			sessions[w.s] = true
+			st.Waiters++
+		}
+	}
+	st.Sessions = len(sessions)
+	return st
+}
+
+// Epoch follows Engine.Epoch.
+func (m *Model) Epoch() uint32 { return uint32(m.epoch) }

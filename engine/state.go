@@ -1,0 +1,404 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+)
+
+// Bounds on memory kept for reuse, so that a burst does not pin memory forever.
+const (
+	maxFreeList   = 4096    // recycled lockState / waiter / session structs kept
+	maxKeptRing   = 64      // a recycled lockState keeps its ring only up to this capacity
+	maxKeptEvents = 1 << 14 // ClearEvents drops a larger events buffer
+	maxKeptArena  = 1 << 20 // ClearEvents drops a larger name arena
+)
+
+// lockState is one live name: a holder and a FIFO ring of waiters.
+// It exists only while it has a holder; freed states are recycled with their buffers.
+type lockState struct {
+	name  []byte // owned copy; its buffer survives recycling
+	hash  uint64
+	chain *lockState // next state with the same hash
+
+	lprev, lnext *lockState // engine's live list
+
+	holder    *session
+	holderReq uint64
+	token     uint64
+	lease     timer      // armed iff the holder has a lease
+	sprev     *lockState // holder session's held list, in grant order
+	snext     *lockState
+
+	ring  []*waiter // power-of-two ring; nil slots are withdrawn waiters
+	head  uint64    // absolute position of the oldest slot; that slot is live when nwait > 0
+	tail  uint64    // absolute position one past the newest slot
+	nwait int       // live waiters
+}
+
+// waiter is one queued acquire.
+type waiter struct {
+	sess  *session
+	req   uint64
+	ttl   time.Duration
+	enq   int64 // when it was queued
+	lock  *lockState
+	pos   uint64 // absolute ring position
+	tm    timer  // wait timeout; armed iff wait > 0
+	sprev *waiter
+	snext *waiter // session's wait list
+}
+
+// session is a client session with something held or awaited; freed when it has neither.
+type session struct {
+	id                 SessionID
+	heldHead, heldTail *lockState
+	waitHead, waitTail *waiter
+}
+
+type waitKey struct {
+	s   SessionID
+	req uint64
+}
+
+func (l *lockState) status(now int64) LockStatus {
+	st := LockStatus{Name: string(l.name), Waiters: l.nwait}
+	if l.holder != nil {
+		st.Holder, st.HolderReq, st.Token = l.holder.id, l.holderReq, l.token
+	}
+	if l.nwait > 0 {
+		st.OldestWait = time.Duration(now - l.front().enq)
+	}
+	if l.lease.armed() {
+		st.LeaseLeft = time.Duration(l.lease.when - now)
+	}
+	return st
+}
+
+// --- name table -------------------------------------------------------------
+
+func (e *Engine) lookup(name []byte) *lockState {
+	if len(name) == 0 || len(name) > e.cfg.MaxName {
+		return nil
+	}
+	return e.find(hashName(e, name), name)
+}
+
+func (e *Engine) find(h uint64, name []byte) *lockState {
+	for l := e.locks[h]; l != nil; l = l.chain {
+		if bytes.Equal(l.name, name) {
+			return l
+		}
+	}
+	return nil
+}
+
+func (e *Engine) newLock(h uint64, name []byte) *lockState {
+	var l *lockState
+	if n := len(e.freeLocks); n > 0 {
+		l = e.freeLocks[n-1]
+		e.freeLocks[n-1] = nil
+		e.freeLocks = e.freeLocks[:n-1]
+	} else {
+		l = &lockState{}
+		l.lease.l = l
+		l.lease.idx = -1
+	}
+	l.name = append(l.name[:0], name...)
+	l.hash = h
+	l.chain = e.locks[h]
+	e.locks[h] = l
+	l.lprev, l.lnext = e.liveTail, nil
+	if e.liveTail != nil {
+		e.liveTail.lnext = l
+	} else {
+		e.liveHead = l
+	}
+	e.liveTail = l
+	e.nlocks++
+	return l
+}
+
+// freeLock forgets a lock with no holder and no waiters.
+func (e *Engine) freeLock(l *lockState) {
+	if p := e.locks[l.hash]; p == l {
+		if l.chain == nil {
+			delete(e.locks, l.hash)
+		} else {
+			e.locks[l.hash] = l.chain
+		}
+	} else {
+		for p.chain != l {
+			p = p.chain
+		}
+		p.chain = l.chain
+	}
+	if l.lprev != nil {
+		l.lprev.lnext = l.lnext
+	} else {
+		e.liveHead = l.lnext
+	}
+	if l.lnext != nil {
+		l.lnext.lprev = l.lprev
+	} else {
+		e.liveTail = l.lprev
+	}
+	e.nlocks--
+	l.chain, l.lprev, l.lnext = nil, nil, nil
+	l.head, l.tail = 0, 0
+	if len(l.ring) > maxKeptRing {
+		l.ring = nil
+	}
+	if len(e.freeLocks) < maxFreeList {
+		e.freeLocks = append(e.freeLocks, l)
+	}
+}
+
+// --- sessions ---------------------------------------------------------------
+
+func (e *Engine) session(id SessionID) *session {
+	if s := e.sessions[id]; s != nil {
+		return s
+	}
+	var s *session
+	if n := len(e.freeSessions); n > 0 {
+		s = e.freeSessions[n-1]
+		e.freeSessions[n-1] = nil
+		e.freeSessions = e.freeSessions[:n-1]
+	} else {
+		s = &session{}
+	}
+	s.id = id
+	e.sessions[id] = s
+	return s
+}
+
+func (e *Engine) maybeFreeSession(s *session) {
+	if s.heldHead != nil || s.waitHead != nil {
+		return
+	}
+	delete(e.sessions, s.id)
+	if len(e.freeSessions) < maxFreeList {
+		e.freeSessions = append(e.freeSessions, s)
+	}
+}
+
+// --- holding ------------------------------------------------------------------
+
+// grant makes sess the holder of l (which has none) under a fresh token.
+func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl time.Duration) {
+	tok := e.nextToken() // may emit EpochBumped, which must precede the Granted
+	l.holder, l.holderReq, l.token = sess, req, tok
+	l.sprev, l.snext = sess.heldTail, nil
+	if sess.heldTail != nil {
+		sess.heldTail.snext = l
+	} else {
+		sess.heldHead = l
+	}
+	sess.heldTail = l
+	if ttl > 0 {
+		e.arm(&l.lease, addSat(now, ttl))
+	}
+	e.emit(Granted, sess.id, req, tok, l.name, nil)
+}
+
+// detachHolder removes the holder of l; the caller frees the session if it became empty.
+func (e *Engine) detachHolder(l *lockState) {
+	s := l.holder
+	if l.sprev != nil {
+		l.sprev.snext = l.snext
+	} else {
+		s.heldHead = l.snext
+	}
+	if l.snext != nil {
+		l.snext.sprev = l.sprev
+	} else {
+		s.heldTail = l.sprev
+	}
+	l.sprev, l.snext = nil, nil
+	l.holder, l.holderReq, l.token = nil, 0, 0
+	e.timers.remove(&l.lease)
+}
+
+// grantNext hands the free lock l to its oldest waiter, or forgets l when nobody waits.
+func (e *Engine) grantNext(now int64, l *lockState) {
+	if l.nwait == 0 {
+		e.freeLock(l)
+		return
+	}
+	w := l.front()
+	sess, req, ttl := w.sess, w.req, w.ttl
+	e.detachWaiter(w)
+	e.freeWaiter(w)
+	e.grant(now, l, sess, req, ttl)
+}
+
+func (e *Engine) nextToken() uint64 {
+	if e.counter == counterMask {
+		if e.epoch >= MaxEpoch {
+			// 2^64 grants: unreachable in practice, and no token could stay monotonic.
+			panic("engine: fencing tokens exhausted")
+		}
+		e.epoch++
+		e.counter = 0
+		e.emit(EpochBumped, 0, 0, e.epoch, nil, nil)
+	}
+	e.counter++
+	return e.epoch<<CounterBits | e.counter
+}
+
+// --- waiting --------------------------------------------------------------------
+
+func (e *Engine) enqueue(now int64, l *lockState, sess *session, req uint64, wait, ttl time.Duration) {
+	var w *waiter
+	if n := len(e.freeWaiters); n > 0 {
+		w = e.freeWaiters[n-1]
+		e.freeWaiters[n-1] = nil
+		e.freeWaiters = e.freeWaiters[:n-1]
+	} else {
+		w = &waiter{}
+		w.tm.w = w
+		w.tm.idx = -1
+	}
+	w.sess, w.req, w.ttl, w.enq, w.lock = sess, req, ttl, now, l
+	e.push(l, w)
+	w.sprev, w.snext = sess.waitTail, nil
+	if sess.waitTail != nil {
+		sess.waitTail.snext = w
+	} else {
+		sess.waitHead = w
+	}
+	sess.waitTail = w
+	e.waiting[waitKey{sess.id, req}] = w
+	if wait > 0 {
+		e.arm(&w.tm, addSat(now, wait))
+	}
+}
+
+// detachWaiter takes w out of its ring, session list, request map and timer heap.
+// The caller frees w and, if it became empty, the session.
+func (e *Engine) detachWaiter(w *waiter) {
+	l, s := w.lock, w.sess
+	l.ring[w.pos&uint64(len(l.ring)-1)] = nil
+	l.nwait--
+	mask := uint64(len(l.ring) - 1)
+	for l.head < l.tail && l.ring[l.head&mask] == nil {
+		l.head++
+	}
+	for l.tail > l.head && l.ring[(l.tail-1)&mask] == nil {
+		l.tail--
+	}
+	if w.sprev != nil {
+		w.sprev.snext = w.snext
+	} else {
+		s.waitHead = w.snext
+	}
+	if w.snext != nil {
+		w.snext.sprev = w.sprev
+	} else {
+		s.waitTail = w.sprev
+	}
+	delete(e.waiting, waitKey{s.id, w.req})
+	e.timers.remove(&w.tm)
+}
+
+func (e *Engine) freeWaiter(w *waiter) {
+	w.sess, w.lock, w.sprev, w.snext = nil, nil, nil, nil
+	if len(e.freeWaiters) < maxFreeList {
+		e.freeWaiters = append(e.freeWaiters, w)
+	}
+}
+
+func (l *lockState) front() *waiter { return l.ring[l.head&uint64(len(l.ring)-1)] }
+
+// push appends w to l's ring. Withdrawn waiters leave nil slots; when the ring is full
+// it compacts if at most half the slots are live (or it reached its limit), else doubles.
+func (e *Engine) push(l *lockState, w *waiter) {
+	if l.ring == nil {
+		l.ring = make([]*waiter, e.ringCap)
+	}
+	if int(l.tail-l.head) == len(l.ring) {
+		if l.nwait <= len(l.ring)/2 || len(l.ring) >= e.ringLimit {
+			l.compact()
+		} else {
+			l.grow()
+		}
+	}
+	w.pos = l.tail
+	l.ring[l.tail&uint64(len(l.ring)-1)] = w
+	l.tail++
+	l.nwait++
+}
+
+// compact slides the live waiters of the ring together, keeping their order.
+func (l *lockState) compact() {
+	mask := uint64(len(l.ring) - 1)
+	j := l.head
+	for p := l.head; p < l.tail; p++ {
+		if w := l.ring[p&mask]; w != nil {
+			l.ring[p&mask] = nil
+			l.ring[j&mask] = w
+			w.pos = j
+			j++
+		}
+	}
+	l.tail = j
+}
+
+// grow doubles the ring; absolute positions stay valid because capacities are powers of two.
+func (l *lockState) grow() {
+	old, oldMask := l.ring, uint64(len(l.ring)-1)
+	l.ring = make([]*waiter, 2*len(old))
+	mask := uint64(len(l.ring) - 1)
+	for p := l.head; p < l.tail; p++ {
+		l.ring[p&mask] = old[p&oldMask]
+	}
+}
+
+// --- events ---------------------------------------------------------------------
+
+func (e *Engine) emit(k Kind, s SessionID, req, tok uint64, name []byte, err error) {
+	var n []byte // nil for an empty name, so that events compare simply
+	if len(name) > 0 {
+		start := len(e.arena)
+		e.arena = append(e.arena, name...)
+		n = e.arena[start:len(e.arena):len(e.arena)]
+	}
+	e.events = append(e.events, Event{Kind: k, Session: s, Req: req, Token: tok, Name: n, Err: err})
+}
+
+// check verifies the internal invariants; tests call it after every step.
+func (e *Engine) check() error {
+	nw, nl := 0, 0
+	for l := e.liveHead; l != nil; l = l.lnext {
+		nl++
+		if l.holder == nil {
+			return fmt.Errorf("live lock %q without holder", l.name)
+		}
+		if e.find(l.hash, l.name) != l {
+			return fmt.Errorf("live lock %q not in table", l.name)
+		}
+		live := 0
+		for p := l.head; p < l.tail; p++ {
+			if w := l.ring[p&uint64(len(l.ring)-1)]; w != nil {
+				live++
+				if w.pos != p || w.lock != l || e.waiting[waitKey{w.sess.id, w.req}] != w {
+					return fmt.Errorf("lock %q: waiter at %d inconsistent", l.name, p)
+				}
+			}
+		}
+		if live != l.nwait || (l.nwait > 0 && l.front() == nil) {
+			return fmt.Errorf("lock %q: %d live waiters, counted %d", l.name, live, l.nwait)
+		}
+		nw += live
+	}
+	if nl != e.nlocks || nw != len(e.waiting) {
+		return fmt.Errorf("counts: locks %d/%d waiters %d/%d", nl, e.nlocks, nw, len(e.waiting))
+	}
+	for id, s := range e.sessions {
+		if s.id != id || (s.heldHead == nil && s.waitHead == nil) {
+			return fmt.Errorf("session %d empty or misfiled", id)
+		}
+	}
+	return e.timers.check()
+}

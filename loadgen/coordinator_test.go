@@ -1,0 +1,121 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+func TestRunCellClean(t *testing.T) {
+	tests := []struct {
+		backend string
+		workers int
+		locks   int
+		rate    float64
+	}{
+		{backend: "tflock", workers: 1, locks: 1},
+		{backend: "tflock", workers: 4, locks: 2},
+		{backend: "ttoken", workers: 3, locks: 1},
+		{backend: "tflock", workers: 2, locks: 1, rate: 2000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.backend, func(t *testing.T) {
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: tt.workers, Locks: tt.locks, Rate: tt.rate,
+				Warmup: 100 * time.Millisecond, Hold: 5 * time.Microsecond, Seed: 42})
+			var hlog bytes.Buffer
+			o.Hlog = &hlog
+			c := RunCell(context.Background(), o)
+			if c.Failed != "" {
+				t.Fatalf("cell failed: %s", c.Failed)
+			}
+			if c.Violations != 0 {
+				t.Fatalf("violations in an exclusive backend: %d %+v", c.Violations, c.ViolationKinds)
+			}
+			if c.Ops == 0 || c.TotalOps < c.Ops || c.Latency.P50 == 0 || c.Cycle.Max == 0 {
+				t.Fatalf("implausible cell %+v", c)
+			}
+			if len(c.PerWorkerOps) != tt.workers || c.Jain <= 0 || c.Jain > 1 {
+				t.Fatalf("per-worker ops %v jain %v", c.PerWorkerOps, c.Jain)
+			}
+			if (tt.rate > 0) != (c.LatencyUncorrected != nil) || (tt.rate > 0) != (c.Mode == "open") {
+				t.Fatalf("mode %s uncorrected %v for rate %v", c.Mode, c.LatencyUncorrected, tt.rate)
+			}
+			if tt.rate > 0 {
+				// Open loop at 2000/s per worker for 300 ms: about 600 ops each, never far above.
+				if per := float64(c.Ops) / float64(tt.workers); per > 700 {
+					t.Fatalf("open loop ran %.0f ops per worker, the pacer allows ~600", per)
+				}
+			}
+			if c.WorkerRSSBytes <= 0 || c.WorkerPSSBytes <= 0 {
+				t.Fatalf("no worker memory: rss %d pss %d", c.WorkerRSSBytes, c.WorkerPSSBytes)
+			}
+			// The hlog holds the window's intervals and their counts add up to the cell's ops.
+			r := hdrhistogram.NewHistogramLogReader(&hlog)
+			var n int64
+			for h, err := r.NextIntervalHistogram(); h != nil && err == nil; h, err = r.NextIntervalHistogram() {
+				n += h.TotalCount()
+				if h.Tag() != tt.backend {
+					t.Fatalf("hlog tag %q", h.Tag())
+				}
+			}
+			if n != c.Ops {
+				t.Fatalf("hlog counts %d ops, cell %d", n, c.Ops)
+			}
+		})
+	}
+}
+
+// The barrier: no worker starts before the common instant (RunCell fails the cell if one does),
+// spawn and barrier times are reported, and the start skew is measured. The skew bound is loose:
+// on a loaded 2-core box under -race a woken process can wait long for a CPU.
+func TestRunCellBarrier(t *testing.T) {
+	o := testCellOptions(t, "tnone", CellSpec{Workers: 6, Locks: 1})
+	c := RunCell(context.Background(), o)
+	if c.Failed != "" {
+		t.Fatal(c.Failed)
+	}
+	if c.SpawnNs <= 0 || c.BarrierNs <= 0 {
+		t.Fatalf("spawn %d barrier %d", c.SpawnNs, c.BarrierNs)
+	}
+	t.Logf("spawn %v, barrier %v, start skew %v", time.Duration(c.SpawnNs), time.Duration(c.BarrierNs), time.Duration(c.StartSkewNs))
+	if skew := time.Duration(c.StartSkewNs); skew <= 0 || skew > 3*time.Second {
+		t.Fatalf("workers started %v apart", skew)
+	}
+}
+
+// The control: with no lock, overlapping holders are caught; the cell is not failed for it.
+func TestRunCellControlCaught(t *testing.T) {
+	o := testCellOptions(t, "tnone", CellSpec{Workers: 4, Locks: 1, Hold: 20 * time.Microsecond})
+	c := RunCell(context.Background(), o)
+	if c.Failed != "" {
+		t.Fatalf("control cell failed: %s", c.Failed)
+	}
+	if c.Violations == 0 || c.ViolationKinds.Witness == 0 {
+		t.Fatalf("no violations caught with no lock: %+v", c.ViolationKinds)
+	}
+}
+
+func TestRunCellFailures(t *testing.T) {
+	tests := []struct {
+		backend string
+		want    string
+	}{
+		{backend: "tbadtoken", want: "MUTUAL EXCLUSION VIOLATED"},
+		{backend: "tcrash", want: "boom: test backend crashes on purpose"},
+		{backend: "thang", want: "still silent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.backend, func(t *testing.T) {
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Duration: 200 * time.Millisecond})
+			o.Grace = 500 * time.Millisecond
+			c := RunCell(context.Background(), o)
+			if !strings.Contains(c.Failed, tt.want) {
+				t.Fatalf("Failed = %q, want it to mention %q", c.Failed, tt.want)
+			}
+		})
+	}
+}

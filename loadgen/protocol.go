@@ -1,0 +1,148 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wwly/wwly/bench"
+)
+
+// The coordinator and its workers talk in JSON lines. Down (worker stdin): one WorkerConfig
+// line, then one StartSignal line; closing stdin tells the worker to stop. Up (worker stdout):
+// one "ready" message, "interval" messages during the measured window, one "final" message (or
+// one "error"), then the worker exits.
+
+// ErrProtocol marks a line on the coordinator–worker channel that does not parse or validate.
+var ErrProtocol = errors.New("loadgen: protocol")
+
+// Message kinds sent by workers.
+const (
+	MsgReady    = "ready"
+	MsgInterval = "interval"
+	MsgFinal    = "final"
+	MsgError    = "error"
+)
+
+// maxLineBytes bounds one protocol line: a final message carries four encoded histograms of a
+// few KB each; 4 MiB leaves room without letting a broken worker exhaust memory.
+const maxLineBytes = 4 << 20
+
+// WorkerConfig is everything a worker needs, sent as the first line of its stdin.
+type WorkerConfig struct {
+	Index    int           `json:"index"`
+	Backend  string        `json:"backend"`
+	Env      bench.Env     `json:"env"`
+	Names    []string      `json:"names"` // lock names; op picks one uniformly at random
+	Hold     time.Duration `json:"hold_ns"`
+	Warmup   time.Duration `json:"warmup_ns"`
+	Duration time.Duration `json:"duration_ns"`
+	Rate     float64       `json:"rate"` // open-loop ops/s for this worker; 0 = closed loop
+	Seed     int64         `json:"seed"` // this worker's own seed (derived from the run seed)
+	Shm      string        `json:"shm"`  // path of the Witness file
+	Tokens   bool          `json:"tokens"`
+	Interval time.Duration `json:"interval_ns"` // progress interval (1 s)
+}
+
+// Validate checks a config before the worker acts on it.
+func (c *WorkerConfig) Validate() error {
+	switch {
+	case c.Backend == "":
+		return fmt.Errorf("%w: config: no backend", ErrProtocol)
+	case len(c.Names) == 0:
+		return fmt.Errorf("%w: config: no lock names", ErrProtocol)
+	case c.Shm == "":
+		return fmt.Errorf("%w: config: no shared-memory path", ErrProtocol)
+	case c.Duration <= 0:
+		return fmt.Errorf("%w: config: duration %v must be > 0", ErrProtocol, c.Duration)
+	case c.Hold < 0 || c.Warmup < 0 || c.Rate < 0 || c.Interval < 0:
+		return fmt.Errorf("%w: config: negative hold, warm-up, rate or interval", ErrProtocol)
+	}
+	return nil
+}
+
+// StartSignal is the second stdin line: the wall-clock instant (ns since the epoch) at which
+// every worker starts its warm-up.
+type StartSignal struct {
+	StartUnixNs int64 `json:"start_unix_ns"`
+}
+
+// Message is one line a worker writes. Fields beyond Type are set per kind.
+type Message struct {
+	Type string `json:"type"`
+
+	// interval: K is the index of the second within the measured window.
+	K int `json:"k,omitempty"`
+	// interval and final: ops recorded in the measured window (interval: within second K).
+	Ops  int64  `json:"ops,omitempty"`
+	Hist string `json:"hist,omitempty"` // interval: acquire latency within second K
+
+	// final
+	TotalOps           int64  `json:"total_ops,omitempty"` // critical sections entered, warm-up included
+	Errors             int64  `json:"errors,omitempty"`
+	Violations         int64  `json:"violations,omitempty"` // this worker's witness + token failures
+	Acquire            string `json:"acquire,omitempty"`
+	AcquireUncorrected string `json:"acquire_uncorrected,omitempty"`
+	HoldRelease        string `json:"hold_release,omitempty"`
+	Cycle              string `json:"cycle,omitempty"`
+	MaxWaitNs          int64  `json:"max_wait_ns,omitempty"`
+	FirstError         string `json:"first_error,omitempty"`
+	StartedUnixNs      int64  `json:"started_unix_ns,omitempty"` // when the warm-up really began
+
+	// error
+	Err string `json:"err,omitempty"`
+}
+
+// DecodeMessage parses and validates one worker line.
+func DecodeMessage(line []byte) (Message, error) {
+	if len(line) > maxLineBytes {
+		return Message{}, fmt.Errorf("%w: line of %d bytes", ErrProtocol, len(line))
+	}
+	var m Message
+	if err := json.Unmarshal(line, &m); err != nil {
+		return Message{}, fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	switch m.Type {
+	case MsgReady:
+	case MsgInterval:
+		if m.K < 0 || m.Ops < 0 {
+			return Message{}, fmt.Errorf("%w: interval k=%d ops=%d", ErrProtocol, m.K, m.Ops)
+		}
+	case MsgFinal:
+		if m.Ops < 0 || m.TotalOps < 0 || m.Errors < 0 || m.Violations < 0 || m.MaxWaitNs < 0 || m.Ops > m.TotalOps {
+			return Message{}, fmt.Errorf("%w: final with impossible counts (ops %d, total %d)", ErrProtocol, m.Ops, m.TotalOps)
+		}
+	case MsgError:
+		if m.Err == "" {
+			return Message{}, fmt.Errorf("%w: error message without text", ErrProtocol)
+		}
+	default:
+		return Message{}, fmt.Errorf("%w: unknown message type %q", ErrProtocol, m.Type)
+	}
+	return m, nil
+}
+
+// DecodeConfig parses and validates the first stdin line.
+func DecodeConfig(line []byte) (WorkerConfig, error) {
+	var c WorkerConfig
+	if err := json.Unmarshal(line, &c); err != nil {
+		return WorkerConfig{}, fmt.Errorf("%w: config: %w", ErrProtocol, err)
+	}
+	if err := c.Validate(); err != nil {
+		return WorkerConfig{}, err
+	}
+	return c, nil
+}
+
+// DecodeStart parses the second stdin line.
+func DecodeStart(line []byte) (StartSignal, error) {
+	var s StartSignal
+	if err := json.Unmarshal(line, &s); err != nil {
+		return StartSignal{}, fmt.Errorf("%w: start: %w", ErrProtocol, err)
+	}
+	if s.StartUnixNs <= 0 {
+		return StartSignal{}, fmt.Errorf("%w: start at %d", ErrProtocol, s.StartUnixNs)
+	}
+	return s, nil
+}

@@ -1,0 +1,315 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wwly/wwly/bench"
+)
+
+// Errors a whole run ends with (wrapped with details). Callers map them to exit codes.
+var (
+	// ErrFailed: a cell failed (crash, hang, backend error) or an exclusive backend violated
+	// mutual exclusion.
+	ErrFailed = errors.New("loadgen: run failed")
+	// ErrControlClean: the none control showed no violation with W > 1, so the checker was not
+	// shown able to fail and a clean result elsewhere proves nothing.
+	ErrControlClean = errors.New("loadgen: control backend showed no violations")
+)
+
+// Options configure RunScenario.
+type Options struct {
+	Scenario Scenario
+	// OutDir receives run.json and the .hlog files; default ResultsRoot/<run-id>.
+	OutDir string
+	// ResultsRoot is where the "latest" symlink lives (default "results"); the link is updated
+	// only when OutDir is inside it.
+	ResultsRoot string
+	Addrs       map[string]string // "wwly", "redis", "etcd"
+	Binary      string            // wwly binary for servers and workers (default os.Executable)
+	// WorkerCommand returns a fresh worker command; default Binary with argument "worker".
+	WorkerCommand func() *exec.Cmd
+	Lookup        Lookup
+	Reporter      Reporter // nil: plain lines to Out
+	Out           io.Writer
+	Interval      time.Duration // progress and hlog interval; default 1 s
+}
+
+// RunScenario measures every cell of the scenario, writes run.json and the interval logs, prints the
+// summary table, and returns the run. The error wraps ErrFailed or ErrControlClean when the
+// run must be reported as failed; the Run is returned (and written) either way.
+func RunScenario(ctx context.Context, o Options) (*Run, error) {
+	sc := o.Scenario
+	if sc.Repeat == 0 {
+		sc.Repeat = 1
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Lookup == nil {
+		return nil, fmt.Errorf("%w: no backend lookup", ErrScenario)
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("loadgen: find own binary: %w", err)
+		}
+		o.Binary = exe
+	}
+	if o.WorkerCommand == nil {
+		bin := o.Binary
+		o.WorkerCommand = func() *exec.Cmd { return exec.Command(bin, "worker") }
+	}
+	if o.ResultsRoot == "" {
+		o.ResultsRoot = "results"
+	}
+	rep := o.Reporter
+	if rep == nil {
+		rep = &lineReporter{out: o.Out}
+	}
+	if sc.Seed == 0 {
+		sc.Seed = rand.Int64N(1<<53) + 1
+	}
+	started := time.Now().UTC()
+	id := started.Format("20060102T150405Z")
+	if o.OutDir == "" {
+		o.OutDir = filepath.Join(o.ResultsRoot, id)
+	}
+	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	scratch, err := os.MkdirTemp("", "wwly-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+
+	versions, commit := Versions(ctx)
+	run := &Run{Schema: SchemaVersion, ID: id, Started: started, Machine: DescribeMachine(),
+		Versions: versions, Commit: commit, Config: sc}
+	rep.Logf("wwly bench %q: %d cells, at least %v; seed %d; writing %s", sc.Name, sc.Cells(), sc.Estimate(), sc.Seed, o.OutDir)
+
+	maxW := 0
+	for _, w := range sc.Workers {
+		maxW = max(maxW, w)
+	}
+	index := 0
+	for _, name := range sc.Backends {
+		if ctx.Err() != nil {
+			break
+		}
+		cells := runBackend(ctx, o, sc, name, maxW, scratch, &index, rep)
+		run.Cells = append(run.Cells, cells...)
+		if err := writeRun(o.OutDir, run); err != nil {
+			return run, err
+		}
+	}
+	rep.Close()
+	if err := writeRun(o.OutDir, run); err != nil {
+		return run, err
+	}
+	if err := linkLatest(o.ResultsRoot, o.OutDir); err != nil {
+		fmt.Fprintf(o.Out, "warning: %v\n", err)
+	}
+	WriteSummary(o.Out, run)
+	fmt.Fprintf(o.Out, "run %s: seed %d; results in %s\n", run.ID, sc.Seed, o.OutDir)
+	if err := ctx.Err(); err != nil {
+		return run, fmt.Errorf("%w: interrupted: %w", ErrFailed, err)
+	}
+	return run, Verdict(run)
+}
+
+// runBackend starts one backend once and measures its cells.
+func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW int, scratch string,
+	index *int, rep Reporter) []Cell {
+	var cells []Cell
+	each := func(fn func(w, l, r int)) {
+		for _, w := range sc.Workers {
+			for _, l := range sc.Locks {
+				for r := range sc.Repeat {
+					fn(w, l, r)
+				}
+			}
+		}
+	}
+	skipAll := func(why string, failed bool) []Cell {
+		each(func(w, l, r int) {
+			c := Cell{Backend: name, Workers: w, Locks: l, HoldNs: int64(sc.Hold), Mode: modeOf(sc.Rate),
+				Rate: sc.Rate, Repeat: r}
+			if failed {
+				c.Failed = why
+			} else {
+				c.Skipped = why
+			}
+			cells = append(cells, c)
+		})
+		return cells
+	}
+	b, err := o.Lookup(name)
+	if err != nil {
+		return skipAll(err.Error(), true)
+	}
+	dir := filepath.Join(scratch, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return skipAll(err.Error(), true)
+	}
+	var serverArgs []string
+	if name == "wwly" {
+		serverArgs = sc.ServerArgs
+	}
+	inst, err := b.Start(ctx, bench.StartOptions{Dir: dir, Binary: o.Binary, ServerArgs: serverArgs,
+		Addrs: o.Addrs, MaxWorkers: maxW})
+	if err != nil {
+		if errors.Is(err, bench.ErrUnavailable) {
+			rep.Logf("%s: skipped: %v", name, err)
+			return skipAll(err.Error(), false)
+		}
+		rep.Logf("%s: FAILED to start: %v", name, err)
+		return skipAll("start: "+err.Error(), true)
+	}
+	defer func() {
+		if err := inst.Stop(); err != nil {
+			rep.Logf("%s: stop: %v", name, err)
+		}
+	}()
+	each(func(w, l, r int) {
+		if ctx.Err() != nil {
+			return
+		}
+		*index++
+		spec := CellSpec{Backend: name, Workers: w, Locks: l, Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(),
+			Duration: sc.Duration.Std(), Rate: sc.Rate, Seed: sc.Seed + int64(*index)*1_000_003, Repeat: r,
+			Index: *index, Interval: o.Interval}
+		label := fmt.Sprintf("%s W=%d L=%d", name, w, l)
+		if sc.Repeat > 1 {
+			label += fmt.Sprintf(" #%d", r)
+		}
+		hlogRel := fmt.Sprintf("%s-w%d-l%d-r%d.hlog", name, w, l, r)
+		f, err := os.Create(filepath.Join(o.OutDir, hlogRel))
+		if err != nil {
+			cells = append(cells, Cell{Backend: name, Workers: w, Locks: l, Failed: err.Error()})
+			return
+		}
+		prog := rep.Cell(label)
+		cell := RunCell(ctx, CellOptions{Spec: spec, Backend: b, Env: inst.Env(), ServerPID: inst.ServerPID(),
+			Command: o.WorkerCommand, Dir: dir, Hlog: f, Progress: prog})
+		prog.Done()
+		_ = f.Close()
+		cell.Hlog = hlogRel
+		cell.ServerArgs = serverArgs
+		rep.Logf("%s", cellLine(label, &cell, b.Exclusive()))
+		cells = append(cells, cell)
+	})
+	return cells
+}
+
+func modeOf(rate float64) string {
+	if rate > 0 {
+		return "open"
+	}
+	return "closed"
+}
+
+// cellLine is the one-line result of a cell; failures are red and loud.
+func cellLine(label string, c *Cell, exclusive bool) string {
+	if c.Failed != "" {
+		return fmt.Sprintf("\x1b[1;31mFAILED %s: %s\x1b[0m", label, c.Failed)
+	}
+	s := fmt.Sprintf("%s: %s ops/s, p50 %s p99 %s max %s, jain %.3f, violations %d, errors %d, spawn %v barrier %v, worker rss %s pss %s",
+		label, FormatCount(c.OpsPerSec), FormatNs(c.Latency.P50), FormatNs(c.Latency.P99), FormatNs(c.Latency.Max),
+		c.Jain, c.Violations, c.Errors, time.Duration(c.SpawnNs).Round(time.Millisecond),
+		time.Duration(c.BarrierNs).Round(time.Millisecond), FormatBytes(c.WorkerRSSBytes), FormatBytes(c.WorkerPSSBytes))
+	if !exclusive && c.Violations > 0 {
+		s += " (not a lock: violations expected)"
+	}
+	if c.FirstError != "" {
+		s += "; first error: " + c.FirstError
+	}
+	return s
+}
+
+// Verdict says whether a run passed: every cell that ran is clean (no failure, no violation in
+// an exclusive backend — RunCell marks those failed), and the none control, when it ran with
+// W > 1, was caught.
+func Verdict(run *Run) error {
+	var failed []string
+	controlRan, controlCaught := false, false
+	for _, c := range run.Cells {
+		if c.Failed != "" {
+			failed = append(failed, fmt.Sprintf("%s W=%d L=%d: %s", c.Backend, c.Workers, c.Locks, firstLine(c.Failed)))
+		}
+		if c.Backend == "none" && c.Workers > 1 && c.Skipped == "" && c.Failed == "" {
+			controlRan = true
+			controlCaught = controlCaught || c.Violations > 0
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %d cells: %s", ErrFailed, len(failed), strings.Join(failed, "; "))
+	}
+	if controlRan && !controlCaught {
+		return fmt.Errorf("%w: the checker was never seen to fail, so clean results prove nothing", ErrControlClean)
+	}
+	return nil
+}
+
+func writeRun(dir string, run *Run) error {
+	b, err := json.MarshalIndent(run, "", "  ")
+	if err != nil {
+		return fmt.Errorf("loadgen: encode run.json: %w", err)
+	}
+	tmp := filepath.Join(dir, "run.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("loadgen: write run.json: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "run.json")); err != nil {
+		return fmt.Errorf("loadgen: write run.json: %w", err)
+	}
+	return nil
+}
+
+// ReadRun loads a run.json.
+func ReadRun(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loadgen: %w", err)
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("loadgen: %s: %w", path, err)
+	}
+	if r.Schema != SchemaVersion {
+		return nil, fmt.Errorf("loadgen: %s: schema %d, this build reads %d", path, r.Schema, SchemaVersion)
+	}
+	return &r, nil
+}
+
+// linkLatest points root/latest at dir when dir is directly inside root.
+func linkLatest(root, dir string) error {
+	absRoot, err1 := filepath.Abs(root)
+	absDir, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil || filepath.Dir(absDir) != absRoot {
+		return nil
+	}
+	link := filepath.Join(root, "latest")
+	tmp := link + ".tmp"
+	_ = os.Remove(tmp)
+	if err := os.Symlink(filepath.Base(absDir), tmp); err != nil {
+		return fmt.Errorf("loadgen: link latest: %w", err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		return fmt.Errorf("loadgen: link latest: %w", err)
+	}
+	return nil
+}

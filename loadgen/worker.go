@@ -1,0 +1,317 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wwly/wwly/bench"
+)
+
+// Lookup finds a backend by name (bench.Lookup in the real binary, a test double's own table in
+// tests).
+type Lookup func(name string) (bench.Backend, error)
+
+// ErrWorker marks a worker that could not do its job (bad config, backend failed to connect).
+var ErrWorker = errors.New("loadgen: worker")
+
+// unlockTimeout bounds one Unlock so a dead server cannot hang a worker past the coordinator's
+// grace period unnoticed.
+const unlockTimeout = 10 * time.Second
+
+// RunWorker is the body of `wwly worker`: it reads its config from in, connects, says ready on
+// out, waits for the start signal, runs warm-up and the measured window, and reports. It returns
+// when done, when in closes early (the coordinator gave up), or on a setup error (which it also
+// reports on out as an "error" message).
+func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) (err error) {
+	enc := json.NewEncoder(out)
+	defer func() {
+		if err != nil {
+			_ = enc.Encode(Message{Type: MsgError, Err: err.Error()})
+		}
+	}()
+	rd := bufio.NewReaderSize(in, 64<<10)
+	line, err := readLine(rd)
+	if err != nil {
+		return fmt.Errorf("%w: read config: %w", ErrWorker, err)
+	}
+	cfg, err := DecodeConfig(line)
+	if err != nil {
+		return err
+	}
+	b, err := lookup(cfg.Backend)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrWorker, err)
+	}
+	w, err := OpenWitness(cfg.Shm)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if w.Slots() < len(cfg.Names) {
+		return fmt.Errorf("%w: %d names but the checker has %d slots", ErrWorker, len(cfg.Names), w.Slots())
+	}
+	cctx, cancelConnect := context.WithTimeout(ctx, 30*time.Second)
+	cl, err := b.Connect(cctx, cfg.Env)
+	cancelConnect()
+	if err != nil {
+		return fmt.Errorf("%w: connect %s: %w", ErrWorker, cfg.Backend, err)
+	}
+	defer cl.Close()
+	lockers := make([]bench.Locker, len(cfg.Names))
+	for i, n := range cfg.Names {
+		if lockers[i], err = cl.Locker(n); err != nil {
+			return fmt.Errorf("%w: locker %q: %w", ErrWorker, n, err)
+		}
+	}
+	if err := enc.Encode(Message{Type: MsgReady}); err != nil {
+		return fmt.Errorf("%w: say ready: %w", ErrWorker, err)
+	}
+	line, err = readLine(rd)
+	if err != nil {
+		return fmt.Errorf("%w: wait for start: %w", ErrWorker, err)
+	}
+	start, err := DecodeStart(line)
+	if err != nil {
+		return err
+	}
+
+	// From here on, stdin closing means the coordinator wants us gone: cancel the run.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, rd)
+		cancel()
+	}()
+
+	if d := time.Until(time.Unix(0, start.StartUnixNs)); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-runCtx.Done():
+			return fmt.Errorf("%w: stopped before start", ErrWorker)
+		}
+	}
+	l := &loop{cfg: cfg, w: w, lockers: lockers, enc: enc}
+	return l.run(runCtx)
+}
+
+func readLine(rd *bufio.Reader) ([]byte, error) {
+	line, err := rd.ReadSlice('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, fmt.Errorf("%w: line longer than %d bytes", ErrProtocol, rd.Size())
+		}
+		return nil, err
+	}
+	return line, nil
+}
+
+// loop is one worker's measurement state. It is used by one goroutine.
+type loop struct {
+	cfg     WorkerConfig
+	w       *Witness
+	lockers []bench.Locker
+	enc     *json.Encoder
+	encMu   sync.Mutex
+
+	acquire, uncorrected, holdRel, cycle, interval *hdrhistogram.Histogram
+
+	ops, totalOps, errs, viol int64
+	maxWait                   int64
+	started                   int64
+	firstErr                  string
+	curK                      int
+	curOps                    int64
+}
+
+func (l *loop) run(ctx context.Context) error {
+	cfg := l.cfg
+	l.acquire, l.holdRel, l.cycle, l.interval = NewHistogram(), NewHistogram(), NewHistogram(), NewHistogram()
+	if cfg.Rate > 0 {
+		l.uncorrected = NewHistogram()
+	}
+	base := time.Now()
+	l.started = base.UnixNano()
+	measureAt := base.Add(cfg.Warmup)
+	end := measureAt.Add(cfg.Duration)
+	interval := cfg.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
+	lockCtx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Index)))
+	pacer := Pacer{Rate: cfg.Rate}
+
+	for i := int64(0); ; i++ {
+		if lockCtx.Err() != nil {
+			break
+		}
+		var intended time.Time
+		if cfg.Rate > 0 {
+			off := pacer.Intended(i)
+			intended = base.Add(off)
+			if !intended.Before(end) {
+				break
+			}
+			if wait := pacer.Pace(time.Since(base), i); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-lockCtx.Done():
+					t.Stop()
+				}
+				if lockCtx.Err() != nil {
+					break
+				}
+			}
+		}
+		slot := rng.IntN(len(l.lockers))
+		t0 := time.Now()
+		if cfg.Rate == 0 {
+			intended = t0
+		}
+		tok, err := l.lockers[slot].Lock(lockCtx)
+		if err != nil {
+			if lockCtx.Err() != nil {
+				break // the window ended while waiting: not an error
+			}
+			l.noteErr(err)
+			sleepCtx(lockCtx, time.Millisecond) // a failing backend must not spin the CPU
+			continue
+		}
+		t1 := time.Now()
+		l.critical(slot, tok)
+		uctx, ucancel := context.WithTimeout(context.Background(), unlockTimeout)
+		err = l.lockers[slot].Unlock(uctx)
+		ucancel()
+		t2 := time.Now()
+		l.totalOps++
+		if err != nil {
+			l.noteErr(err)
+		}
+		if t1.Before(measureAt) || !t1.Before(end) {
+			continue
+		}
+		wait := t1.Sub(intended).Nanoseconds()
+		l.ops++
+		Record(l.acquire, wait)
+		if l.uncorrected != nil {
+			Record(l.uncorrected, t1.Sub(t0).Nanoseconds())
+		}
+		Record(l.holdRel, t2.Sub(t1).Nanoseconds())
+		Record(l.cycle, t2.Sub(intended).Nanoseconds())
+		l.maxWait = max(l.maxWait, wait)
+		k := int(t1.Sub(measureAt) / interval)
+		if k != l.curK {
+			if err := l.flushInterval(); err != nil {
+				return err
+			}
+			l.curK = k
+		}
+		Record(l.interval, wait)
+		l.curOps++
+	}
+	if err := l.flushInterval(); err != nil {
+		return err
+	}
+	return l.final()
+}
+
+// critical is the checked critical section: witness in, token check, the non-atomic balance
+// read, the hold, the balance write, witness out. The hold sits between read and write so any
+// overlap of two holders loses an update.
+func (l *loop) critical(slot int, tok uint64) {
+	if !l.w.Enter(slot) {
+		l.viol++
+	}
+	if l.cfg.Tokens && !l.w.CheckToken(slot, tok) {
+		l.viol++
+	}
+	v := l.w.BalanceRead(slot)
+	hold(l.cfg.Hold)
+	l.w.BalanceWrite(slot, v+1)
+	l.w.Leave(slot)
+}
+
+// hold waits d: sleeping for long holds, spinning for short ones, where a timer's slack
+// (tens of µs) would dwarf the hold itself.
+func hold(d time.Duration) {
+	switch {
+	case d <= 0:
+	case d >= time.Millisecond:
+		time.Sleep(d)
+	default:
+		until := time.Now().Add(d)
+		for time.Now().Before(until) {
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (l *loop) noteErr(err error) {
+	l.errs++
+	if l.firstErr == "" {
+		l.firstErr = err.Error()
+	}
+}
+
+func (l *loop) send(m Message) error {
+	l.encMu.Lock()
+	defer l.encMu.Unlock()
+	if err := l.enc.Encode(m); err != nil {
+		return fmt.Errorf("%w: write %s: %w", ErrWorker, m.Type, err)
+	}
+	return nil
+}
+
+func (l *loop) flushInterval() error {
+	if l.curOps == 0 {
+		return nil
+	}
+	s, err := EncodeHistogram(l.interval)
+	if err != nil {
+		return err
+	}
+	m := Message{Type: MsgInterval, K: l.curK, Ops: l.curOps, Hist: s}
+	l.interval.Reset()
+	l.curOps = 0
+	return l.send(m)
+}
+
+func (l *loop) final() error {
+	m := Message{Type: MsgFinal, Ops: l.ops, TotalOps: l.totalOps, Errors: l.errs, Violations: l.viol,
+		MaxWaitNs: l.maxWait, FirstError: l.firstErr, StartedUnixNs: l.started}
+	var err error
+	if m.Acquire, err = EncodeHistogram(l.acquire); err != nil {
+		return err
+	}
+	if l.uncorrected != nil {
+		if m.AcquireUncorrected, err = EncodeHistogram(l.uncorrected); err != nil {
+			return err
+		}
+	}
+	if m.HoldRelease, err = EncodeHistogram(l.holdRel); err != nil {
+		return err
+	}
+	if m.Cycle, err = EncodeHistogram(l.cycle); err != nil {
+		return err
+	}
+	return l.send(m)
+}

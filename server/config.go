@@ -1,0 +1,101 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/wwly/wwly/wire"
+)
+
+// Hard ceilings for settings; beyond them a setting is a typo, not a tuning choice.
+const (
+	maxLoops       = 256 // session ids carry the owning loop in their low byte
+	maxFrameLimit  = 16 << 20
+	maxNameLimit   = 1<<16 - 1 // names travel with a u16 length
+	minMaxOutbound = 4 << 10
+)
+
+// ErrConfig is wrapped by every Validate error.
+var ErrConfig = errors.New("server: invalid config")
+
+// DefaultConfig returns a fresh Config with the defaults.
+func DefaultConfig() Config {
+	lim := wire.DefaultLimits()
+	return Config{
+		Addr:              "127.0.0.1:1977",
+		Loops:             1,
+		QueueCap:          8,
+		MaxWaiters:        1 << 16,
+		FlushBatch:        64,
+		FlushInterval:     0,
+		HeartbeatInterval: 2 * time.Second,
+		HeartbeatTimeout:  10 * time.Second,
+		MaxConns:          10000,
+		MaxOutstanding:    1024,
+		MaxOutbound:       4 << 20,
+		MaxFrame:          lim.MaxFrame,
+		MaxName:           lim.MaxName,
+	}
+}
+
+// Validate reports the first invalid setting, precisely. It never rewrites a setting.
+func (c Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.Addr == "":
+		return bad("addr is empty (want host:port, e.g. 127.0.0.1:1977)")
+	case c.Loops < 1 || c.Loops > maxLoops:
+		return bad("loops = %d, want 1..%d", c.Loops, maxLoops)
+	case c.QueueCap < 1:
+		return bad("queue-cap = %d, want ≥ 1", c.QueueCap)
+	case c.MaxWaiters < 1:
+		return bad("max-waiters = %d, want ≥ 1", c.MaxWaiters)
+	case c.QueueCap > c.MaxWaiters:
+		return bad("queue-cap = %d exceeds max-waiters = %d", c.QueueCap, c.MaxWaiters)
+	case c.FlushBatch < 1:
+		return bad("flush-batch = %d, want ≥ 1", c.FlushBatch)
+	case c.FlushInterval < 0:
+		return bad("flush-interval = %v, want ≥ 0", c.FlushInterval)
+	case c.FlushInterval > time.Second:
+		return bad("flush-interval = %v, want ≤ 1s", c.FlushInterval)
+	case c.HeartbeatInterval <= 0:
+		return bad("heartbeat-interval = %v, want > 0", c.HeartbeatInterval)
+	case c.HeartbeatTimeout <= c.HeartbeatInterval:
+		return bad("heartbeat-timeout = %v must exceed heartbeat-interval = %v", c.HeartbeatTimeout, c.HeartbeatInterval)
+	case c.MaxConns < 1:
+		return bad("max-conns = %d, want ≥ 1", c.MaxConns)
+	case c.MaxOutstanding < 1:
+		return bad("max-outstanding = %d, want ≥ 1", c.MaxOutstanding)
+	case c.MaxFrame < wire.HeaderSize+64 || c.MaxFrame > maxFrameLimit:
+		return bad("max-frame = %d, want %d..%d bytes", c.MaxFrame, wire.HeaderSize+64, maxFrameLimit)
+	case c.MaxName < 1 || c.MaxName > maxNameLimit:
+		return bad("max-name = %d, want 1..%d bytes", c.MaxName, maxNameLimit)
+	case c.MaxName+wire.HeaderSize+32 > c.MaxFrame:
+		return bad("max-name = %d does not fit in max-frame = %d", c.MaxName, c.MaxFrame)
+	case c.MaxOutbound < minMaxOutbound:
+		return bad("max-outbound = %d, want ≥ %d bytes", c.MaxOutbound, minMaxOutbound)
+	case c.MaxOutbound < c.MaxFrame:
+		return bad("max-outbound = %d is smaller than max-frame = %d", c.MaxOutbound, c.MaxFrame)
+	case c.AuthToken != nil && len(c.AuthToken) == 0:
+		return bad("auth token is empty (use nil for no auth)")
+	}
+	return nil
+}
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}
+
+func (c Config) limits() wire.Limits {
+	lim := wire.DefaultLimits()
+	lim.MaxFrame = c.MaxFrame
+	lim.MaxName = c.MaxName
+	return lim
+}
