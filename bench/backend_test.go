@@ -151,6 +151,9 @@ func TestWwly(t *testing.T) {
 	}
 	bin := buildWwly(t)
 	benchtest.Run(t, lookup(t, "wwly"), bench.StartOptions{Binary: bin})
+	t.Run("MultiProcess", func(t *testing.T) {
+		runMultiProcess(t, "wwly", bench.StartOptions{Binary: bin}, 3, 300)
+	})
 }
 
 // ExampleLookup shows how the harness finds a backend and drives it.
@@ -183,10 +186,14 @@ func ExampleLookup() {
 // BenchmarkLockUnlock is one client's uncontended lock+unlock cycle on each backend (the wwly
 // backend needs its binary: see TestWwly).
 func BenchmarkLockUnlock(b *testing.B) {
-	for _, name := range []string{"flock", "futex-fifo", "redsync", "redislock", "etcd", "tcp-echo", "none"} {
+	for _, name := range []string{"wwly", "flock", "futex-fifo", "redsync", "redislock", "etcd", "tcp-echo", "none"} {
 		b.Run(name, func(b *testing.B) {
 			be := lookup(b, name)
-			env := benchtest.Start(b, be, bench.StartOptions{})
+			var opts bench.StartOptions
+			if name == "wwly" {
+				opts.Binary = buildWwly(b)
+			}
+			env := benchtest.Start(b, be, opts)
 			ctx := context.Background()
 			c, err := be.Connect(ctx, env)
 			if err != nil {

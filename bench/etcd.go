@@ -136,7 +136,7 @@ func (c *etcdClient) Locker(name string) (Locker, error) {
 	if name == "" {
 		return nil, fmt.Errorf("bench: etcd: empty lock name")
 	}
-	return &etcdLocker{m: concurrency.NewMutex(c.s, etcdPrefix+name)}, nil
+	return &etcdLocker{s: c.s, m: concurrency.NewMutex(c.s, etcdPrefix+name)}, nil
 }
 
 // Close revokes the session's lease (releasing anything still held) and closes the connection.
@@ -145,12 +145,17 @@ func (c *etcdClient) Close() error {
 }
 
 type etcdLocker struct {
+	s    *concurrency.Session
 	m    *concurrency.Mutex
 	held bool
 }
 
+// etcdCleanupTimeout bounds the delete of a waiter key left by a failed Lock.
+const etcdCleanupTimeout = 5 * time.Second
+
 func (l *etcdLocker) Lock(ctx context.Context) (uint64, error) {
 	if err := l.m.Lock(ctx); err != nil {
+		l.dropWaiterKey()
 		if ctx.Err() != nil {
 			return 0, fmt.Errorf("bench: etcd lock: %w", ctx.Err())
 		}
@@ -170,6 +175,22 @@ func (l *etcdLocker) TryLock(ctx context.Context) (bool, uint64, error) {
 	}
 	l.held = true
 	return true, l.token(), nil
+}
+
+// dropWaiterKey deletes this session's waiter key after a failed Lock. Mutex.Lock cleans up
+// when ctx ends while it waits, but not when ctx ends during its first Txn: that Txn may have been
+// applied, leaving a key that queues this session forever (until its lease ends), and once it
+// reaches the head of the queue the lock is held by nobody. Deleting a key that is not there is a
+// no-op; a Txn still in flight can outrun the delete, a rare window the next Lock of this Locker
+// closes (it reuses the key).
+func (l *etcdLocker) dropWaiterKey() {
+	key := l.m.Key()
+	if key == "" || key == "\x00" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(l.s.Ctx(), etcdCleanupTimeout)
+	defer cancel()
+	_, _ = l.s.Client().Delete(ctx, key)
 }
 
 // token is the held key's create revision. Mutex keeps it unexported but states it in IsOwner's

@@ -86,6 +86,10 @@ type futexClient struct {
 	names map[string]*futexLock // mu guards; one mapping per name per Client
 }
 
+// errFutexSlots: more lockers wait on one name than the file has slots (StartOptions.MaxWorkers
+// was too low).
+var errFutexSlots = errors.New("too many waiters for the slots; raise StartOptions.MaxWorkers")
+
 // futexLock is one name's mapped file.
 type futexLock struct {
 	mem     []byte
@@ -184,6 +188,13 @@ func (x *futexLocker) Lock(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("bench: futex-fifo lock: already held by this locker")
 	}
 	l := x.l
+	// Tickets in flight must fit the slots (see futexBackend); refuse rather than share a slot,
+	// which would hang a waiter. Racy by design: it catches a MaxWorkers set too low, not a
+	// legitimate load, which stays under slots/2.
+	serving := l.serving.Load() // first: next only grows and never trails serving, so no underflow
+	if inFlight := l.next.Load() - serving; inFlight >= l.slots-1 {
+		return 0, fmt.Errorf("bench: futex-fifo lock: %d tickets in flight for %d slots: %w", inFlight, l.slots, errFutexSlots)
+	}
 	t := l.next.Add(1) - 1
 	st := l.state(t)
 	// Announce the wait, unless the releaser got here first and pre-granted the ticket.

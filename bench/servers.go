@@ -48,6 +48,22 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+var nofileOnce sync.Once
+
+// raiseNofile lifts this process's soft open-file limit to the hard limit through
+// syscall.Setrlimit, which also makes children inherit it. Go raises its own soft limit at start
+// but hands children the original (often 1024), and a server facing thousands of workers — Redis
+// with --maxclients 20000, etcd, wwly — needs one fd per worker. Best effort: on failure the
+// server reports its own limit.
+func raiseNofile() {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return
+	}
+	lim.Cur = lim.Max
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+}
+
 // serverProc is a child server process in its own process group, so that its RSS is measurable
 // on its own and a stop reaches anything it spawned.
 //
@@ -68,6 +84,7 @@ type serverProc struct {
 // dir/<name>.log; when onLine is non-nil every output line is also passed to it (from one
 // goroutine, in order) — that is how a server's announced address is learned.
 func startProc(name, path string, args []string, dir string, onLine func(string)) (*serverProc, error) {
+	nofileOnce.Do(raiseNofile)
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {

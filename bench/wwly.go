@@ -101,7 +101,13 @@ type wwlyLocker struct{ m *client.Mutex }
 
 func (l *wwlyLocker) Lock(ctx context.Context) (uint64, error) {
 	if err := l.m.LockContext(ctx); err != nil {
-		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		cerr := ctx.Err()
+		if _, ok := ctx.Deadline(); ok && cerr == nil && errors.Is(err, client.ErrTimeout) {
+			// The client hands ctx's deadline to the server as the wait limit, so the server's
+			// timeout can arrive a hair before ctx itself expires: it is the same deadline.
+			cerr = context.DeadlineExceeded
+		}
+		if cerr != nil && !errors.Is(err, cerr) {
 			return 0, fmt.Errorf("bench: wwly lock: %w (%w)", cerr, err)
 		}
 		return 0, fmt.Errorf("bench: wwly lock: %w", err)

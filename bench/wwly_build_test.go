@@ -10,7 +10,7 @@ import (
 
 // buildWwly builds ./cmd/wwly into a temp dir, or skips the test saying why (another package of
 // the checkout may not build yet, or `serve` may not be implemented).
-func buildWwly(t *testing.T) string {
+func buildWwly(t testing.TB) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,9 +89,11 @@ type Client struct {
 	lastRecv atomic.Int64 // unix ns of the last bytes read
 	lastSend atomic.Int64 // unix ns of the last frame written
 
-	wmu     sync.Mutex // serialises writes; guards wbuf and wclosed
-	wbuf    []byte
-	wclosed bool
+	wmu         sync.Mutex // serialises writes; guards the three fields below
+	wbuf        []byte     // frames deferred by writeDeferred, then the frame being written
+	wclosed     bool
+	flushKicked bool          // the flusher has been told about deferred frames
+	kick        chan struct{} // wakes the flusher; capacity 1
 
 	mu      sync.Mutex // guards pending, held, err
 	pending map[uint64]*call
@@ -123,14 +126,16 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		t:       t,
 		opts:    o,
 		wbuf:    make([]byte, 0, 512),
+		kick:    make(chan struct{}, 1),
 		pending: make(map[uint64]*call),
 		held:    make(map[uint64]*Mutex),
 		done:    make(chan struct{}),
 		welcome: make(chan wire.Frame, 1),
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.readLoop()
+	go c.flusher()
 	if err := c.write(func(b []byte) []byte {
 		return appendHello(b, c.newReq(), o.auth, o.clientName)
 	}); err != nil {
@@ -139,6 +144,10 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	}
 	select {
 	case w := <-c.welcome:
+		if w.Version != wire.Version {
+			c.Close()
+			return nil, fmt.Errorf("dial %s: %w: server speaks protocol version %d, want %d", addr, ErrProtocol, w.Version, wire.Version)
+		}
 		c.session = w.Session
 		c.hbEvery = time.Duration(w.Heartbeat)
 		c.hbLimit = time.Duration(w.Timeout)
@@ -206,26 +215,81 @@ func (c *Client) fail(err error) {
 
 func (c *Client) newReq() uint64 { return c.nextReq.Add(1) }
 
-// write appends one or more frames with enc and writes them in one call. It returns ErrClosed
-// (wrapping the connection's error) when the connection is gone.
+// write appends a frame with enc and writes it, together with any deferred frames before it,
+// in one call. It returns ErrClosed (wrapping the connection's error) when the connection is gone.
 func (c *Client) write(enc func([]byte) []byte) error {
 	c.wmu.Lock()
 	if c.wclosed {
 		c.wmu.Unlock()
 		return c.closedErr()
 	}
-	c.wbuf = enc(c.wbuf[:0])
-	_, err := c.t.Write(c.wbuf)
-	if cap(c.wbuf) > 64<<10 {
-		c.wbuf = make([]byte, 0, 512) // a large STATUS must not pin memory forever
-	}
+	c.wbuf = enc(c.wbuf) // after the deferred frames, if any
+	err := c.flushLocked()
 	c.wmu.Unlock()
 	if err != nil {
 		c.fail(fmt.Errorf("%w: write: %w", ErrClosed, err))
 		return c.closedErr()
 	}
-	c.lastSend.Store(time.Now().UnixNano())
 	return nil
+}
+
+// writeDeferred queues a frame to go out with the next write, or by the flusher goroutine soon
+// after if no write comes first. Unlock uses it: a goroutine that locks again right away sends
+// its RELEASE and ACQUIRE in one segment, so the server reads, and answers, both at once.
+func (c *Client) writeDeferred(enc func([]byte) []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.wclosed {
+		return c.closedErr()
+	}
+	c.wbuf = enc(c.wbuf)
+	if !c.flushKicked {
+		c.flushKicked = true
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// flushLocked writes wbuf out. wmu must be held.
+func (c *Client) flushLocked() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	_, err := c.t.Write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
+	if cap(c.wbuf) > 64<<10 {
+		c.wbuf = make([]byte, 0, 512) // a large STATUS must not pin memory forever
+	}
+	c.lastSend.Store(time.Now().UnixNano())
+	return err
+}
+
+// flusher writes deferred frames that no later write picked up. It yields once before writing,
+// so a goroutine that is about to send anyway (the common Unlock-then-Lock loop) gets there first.
+func (c *Client) flusher() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.kick:
+		}
+		runtime.Gosched()
+		c.wmu.Lock()
+		c.flushKicked = false
+		var err error
+		if !c.wclosed {
+			err = c.flushLocked()
+		}
+		c.wmu.Unlock()
+		if err != nil {
+			c.fail(fmt.Errorf("%w: write: %w", ErrClosed, err))
+			return
+		}
+	}
 }
 
 func (c *Client) closedErr() error {
@@ -299,7 +363,9 @@ func (c *Client) Status(ctx context.Context, names ...string) ([]LockInfo, error
 // when nothing at all was received for the server's timeout.
 func (c *Client) heartbeat() {
 	defer c.wg.Done()
-	tick := time.NewTicker(c.hbEvery)
+	// Ticking at half the interval and pinging after half an interval of quiet keeps every gap
+	// between frames under the interval, as the protocol requires.
+	tick := time.NewTicker(max(c.hbEvery/2, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {

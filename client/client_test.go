@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -171,10 +172,12 @@ func TestUnlockNotHeld(t *testing.T) {
 func TestLeaseRenewKeepsLock(t *testing.T) {
 	addr := startServer(t, nil)
 	a, b := dial(t, addr), dial(t, addr)
-	ma, mb := a.Mutex("lease", WithTTL(150*time.Millisecond)), b.Mutex("lease")
+	// The TTL leaves room for scheduling stalls of a loaded, race-instrumented test box: the
+	// client declares a lease lost itself when no renewal is acknowledged in time.
+	ma, mb := a.Mutex("lease", WithTTL(400*time.Millisecond)), b.Mutex("lease")
 	ma.Lock()
 	lost := ma.Lost()
-	time.Sleep(600 * time.Millisecond) // four leases
+	time.Sleep(1200 * time.Millisecond) // three leases
 	notClosed(t, lost, "Lost() of a renewed lease")
 	if mb.TryLock() {
 		t.Fatal("another client took a lock whose lease is being renewed")
@@ -230,6 +233,14 @@ func TestConnectionDeathClosesLost(t *testing.T) {
 			if err := ma.LockContext(context.Background()); !errors.Is(err, ErrClosed) {
 				t.Errorf("LockContext on a dead Client = %v, want ErrClosed", err)
 			}
+			// Lock cannot fail loudly: it comes back locked-but-lost, and Unlock stays balanced.
+			m2 := a.Mutex("d2")
+			m2.Lock()
+			waitClosed(t, m2.Lost(), time.Second, "Lost() after a failed Lock")
+			if m2.Token() != 0 {
+				t.Errorf("Token() after a failed Lock = %d, want 0", m2.Token())
+			}
+			m2.Unlock()
 		})
 	}
 }
@@ -372,4 +383,24 @@ func TestConcurrentUse(t *testing.T) {
 	if total.Load() != goroutines*iters {
 		t.Errorf("total = %d, want %d", total.Load(), goroutines*iters)
 	}
+}
+
+// TestCloseLeavesNoGoroutines: Close stops the reader, the flusher, the heartbeat and renewers.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	addr := startServer(t, nil)
+	before := runtime.NumGoroutine()
+	for _, mode := range ioModes {
+		c, err := Dial(context.Background(), addr, WithIOMode(mode))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.Mutex("leak", WithTTL(time.Second))
+		m.Lock()
+		go func() { _ = c.Mutex("leak").LockContext(context.Background()) }() // left waiting
+		c.Close()
+		waitClosed(t, m.Lost(), time.Second, "Lost() after Close")
+	}
+	eventually(t, 5*time.Second, "goroutines back to the count before Dial", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
 }

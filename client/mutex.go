@@ -58,23 +58,19 @@ func (c *Client) Mutex(name string, opts ...MutexOption) *Mutex {
 // Name is the lock's name.
 func (m *Mutex) Name() string { return m.name }
 
-// Lock blocks until the lock is held. With no way to report an error, a failure (connection
-// gone, server refusal) leaves the Mutex not held and closes Lost(): check Lost() or use
-// LockContext when that matters.
+// Lock blocks until the lock is held (or, like sync.Mutex, until the goroutine holding this
+// Mutex unlocks it). Lock cannot report an error: if the acquire fails (connection gone, server
+// refusal), the Mutex comes back locked but already lost — Lost() is closed, Token() is 0, and
+// Unlock is still due and quiet — so `m.Lock(); defer m.Unlock()` stays balanced. Check Lost()
+// after Lock, or use LockContext, when a failure matters.
 func (m *Mutex) Lock() {
-	if err := m.LockContext(context.Background()); err != nil {
+	m.gate <- struct{}{}
+	if err := m.acquire(context.Background(), -1); err != nil {
 		m.mu.Lock()
-		m.failedLock(err)
-		m.mu.Unlock()
-	}
-}
-
-// failedLock makes the failure of Lock visible through Lost. m.mu must be held.
-func (m *Mutex) failedLock(err error) {
-	if !m.held {
+		m.held, m.isLost, m.acq, m.token, m.lostBy = true, true, 0, 0, err
 		m.lost = make(chan struct{})
 		close(m.lost)
-		m.lostBy = err
+		m.mu.Unlock()
 	}
 }
 
@@ -153,8 +149,10 @@ func (m *Mutex) acquire(ctx context.Context, wait int64) error {
 	select {
 	case r := <-cl.ch:
 		if r.err != nil {
-			if ctx.Err() != nil && errors.Is(r.err, ErrTimeout) {
-				return fmt.Errorf("acquire %q: %w (%w)", m.name, r.err, ctx.Err())
+			if _, ok := ctx.Deadline(); ok && errors.Is(r.err, ErrTimeout) {
+				// The server timed out the wait we derived from ctx's deadline, maybe a hair
+				// before ctx noticed: it is that deadline that passed.
+				return fmt.Errorf("acquire %q: %w (%w)", m.name, r.err, context.DeadlineExceeded)
 			}
 			return fmt.Errorf("acquire %q: %w", m.name, r.err)
 		}
@@ -215,7 +213,8 @@ func (m *Mutex) markLost(acq uint64, err error) {
 }
 
 // Token is the fencing token of the current hold (it rises with every grant of the name, also
-// across server restarts), or 0 when not held.
+// across server restarts), or 0 when not held. It stays readable after the hold is lost, so
+// that stale writes can be recognised.
 func (m *Mutex) Token() uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -297,19 +296,22 @@ func (m *Mutex) drop() (held, wasLost bool, token uint64, lostBy error) {
 	return true, wasLost, token, lostBy
 }
 
-// releaseAsync sends RELEASE; the reply is not awaited (the reader drops it).
+// releaseAsync sends RELEASE with the next write (see writeDeferred); the reply is not awaited
+// (the reader drops it).
 func (m *Mutex) releaseAsync(token uint64) error {
 	req := m.c.newReq()
-	return m.c.write(func(b []byte) []byte { return appendRelease(b, req, m.nameB, token) })
+	return m.c.writeDeferred(func(b []byte) []byte { return appendRelease(b, req, m.nameB, token) })
 }
 
-// renew keeps the lease of one hold alive until stop is closed.
+// renew keeps the lease of one hold alive until stop is closed. It also keeps a local view of
+// the lease: when no renewal has been acknowledged by the time the last acknowledged lease would
+// run out (the server is stalled or unreachable), the hold is declared lost here, without waiting
+// for a LOST that may never come. The view starts at the grant as seen here, one network hop
+// after the server started the lease, which is why renewals go out at a third of the TTL.
 func (m *Mutex) renew(stop chan struct{}, acq, token uint64, ttl time.Duration) {
 	defer m.c.wg.Done()
-	every := ttl / 3
-	if every <= 0 {
-		every = 1
-	}
+	every := max(ttl/3, time.Millisecond)
+	validUntil := time.Now().Add(ttl)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -320,15 +322,22 @@ func (m *Mutex) renew(stop chan struct{}, acq, token uint64, ttl time.Duration) 
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), ttl)
+		sent := time.Now()
+		ctx, cancel := context.WithDeadline(context.Background(), validUntil)
 		_, err := m.c.roundTrip(ctx, func(b []byte, req uint64) []byte {
 			return appendRenew(b, req, m.nameB, token, int64(ttl))
 		})
 		cancel()
-		if errors.Is(err, ErrNotHeld) {
+		switch {
+		case err == nil:
+			validUntil = sent.Add(ttl)
+		case errors.Is(err, ErrNotHeld):
 			// The lease ran out before the renewal got there; LOST is on its way or was
 			// overtaken. Either way the hold is gone.
 			m.markLost(acq, fmt.Errorf("renew %q: %w", m.name, ErrLost))
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+			m.markLost(acq, fmt.Errorf("renew %q: %w: no renewal acknowledged within the %v lease", m.name, ErrLost, ttl))
 			return
 		}
 	}

@@ -35,6 +35,13 @@ func (l *lineBuf) close() {
 	l.change = make(chan struct{})
 }
 
+// String returns everything written so far.
+func (l *lineBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
 // waitLine returns the first complete line starting with prefix, waiting up to d.
 func (l *lineBuf) waitLine(t *testing.T, prefix string, d time.Duration) string {
 	t.Helper()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,6 +61,47 @@ func TestLockCLI(t *testing.T) {
 			t.Errorf("a 200ms timeout took %v", d)
 		}
 	})
+	t.Run("status", func(t *testing.T) {
+		m := dialT(t, srv.addr).Mutex("shown")
+		if err := m.LockContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer m.Unlock()
+		p := start(t, wwlyCmd(srv.addr, "status", "--json", "shown"))
+		if code := p.wait(t, 10*time.Second); code != 0 {
+			t.Fatalf("status exited %d", code)
+		}
+		var got []struct {
+			Name    string `json:"name"`
+			Holder  uint64 `json:"holder"`
+			Token   uint64 `json:"token"`
+			Waiters int    `json:"waiters"`
+		}
+		if err := json.Unmarshal([]byte(p.stdout.String()), &got); err != nil {
+			t.Fatalf("status --json output %q: %v", p.stdout.String(), err)
+		}
+		if len(got) != 1 || got[0].Name != "shown" || got[0].Token != m.Token() || got[0].Holder == 0 {
+			t.Errorf("status --json = %+v, want shown held under token %d", got, m.Token())
+		}
+		p = start(t, wwlyCmd(srv.addr, "status"))
+		if code := p.wait(t, 10*time.Second); code != 0 {
+			t.Fatalf("status exited %d", code)
+		}
+		if out := p.stdout.String(); !strings.Contains(out, "shown") || !strings.Contains(out, strconv.FormatUint(m.Token(), 10)) {
+			t.Errorf("status table lacks the lock:\n%s", out)
+		}
+	})
+	t.Run("signal forwarded", func(t *testing.T) {
+		p := start(t, wwlyCmd(srv.addr, "lock", "sig", "--", "sh", "-c",
+			`trap 'exit 3' INT; echo ready; while :; do sleep 0.05; done`))
+		p.stdout.waitLine(t, "ready", 10*time.Second)
+		if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(t, 10*time.Second); code != 3 {
+			t.Errorf("exit = %d, want 3 from the child's INT trap", code)
+		}
+	})
 	t.Run("killed with wwly lock", func(t *testing.T) {
 		pidFile := filepath.Join(t.TempDir(), "pid")
 		p := start(t, wwlyCmd(srv.addr, "lock", "orphan", "--", "sh", "-c", `echo $$ > "$1"; exec sleep 60`, "sh", pidFile))
@@ -87,6 +129,31 @@ func TestLockCLILost(t *testing.T) {
 		t.Errorf("exit = %d, want 76", code)
 	}
 	waitGone(t, pid, 5*time.Second, "child after lock loss")
+}
+
+// TestLockCLILeaseStalledServer: with --ttl, a server that stops answering (SIGSTOP) makes the
+// holder give up the lock by itself — the lease cannot be renewed — and wwly lock exits 76.
+func TestLockCLILeaseStalledServer(t *testing.T) {
+	srv := &serverProc{args: []string{"--heartbeat-interval", "100ms", "--heartbeat-timeout", "5s"}}
+	startServerProc(t, srv)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	p := start(t, wwlyCmd(srv.addr, "lock", "--ttl", "300ms", "--kill-after", "300ms", "leased", "--",
+		"sh", "-c", `echo $$ > "$1"; exec sleep 60`, "sh", pidFile))
+	pid := waitPidFile(t, pidFile)
+	time.Sleep(500 * time.Millisecond) // renewals keep it through more than one lease
+	if !pidAlive(pid) {
+		t.Fatal("command died while its lease was being renewed")
+	}
+	if err := srv.p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.p.cmd.Process.Signal(syscall.SIGCONT) })
+	began := time.Now()
+	if code := p.wait(t, 15*time.Second); code != 76 {
+		t.Errorf("exit = %d, want 76", code)
+	}
+	t.Logf("lease given up %v after the server stalled (ttl 300ms)", time.Since(began))
+	waitGone(t, pid, 5*time.Second, "child after lease loss")
 }
 
 func waitPidFile(t *testing.T, path string) int {

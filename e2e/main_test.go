@@ -202,6 +202,7 @@ func wwlyCmd(addr string, args ...string) *exec.Cmd {
 // serverProc is a wwly server process on a fixed address, restartable.
 type serverProc struct {
 	addr, dataDir, auth string
+	args                []string // extra `wwly serve` flags
 	p                   *proc
 }
 
@@ -217,6 +218,7 @@ func startServerProc(t *testing.T, s *serverProc) {
 		if s.dataDir != "" {
 			args = append(args, "--data-dir", s.dataDir)
 		}
+		args = append(args, s.args...)
 		cmd = exec.Command(wwlyBin, args...)
 		cmd.Env = os.Environ()
 		if s.auth != "" {

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,10 +68,11 @@ type grantRec struct {
 // driver generates ops against a few names and sessions and keeps what it needs to aim
 // releases and renewals at real (possibly stale) tokens.
 type driver struct {
-	c      chooser
-	now    int64
-	grants []grantRec
-	trace  []string
+	c         chooser
+	now       int64
+	grants    []grantRec
+	lastToken uint64
+	trace     []string
 }
 
 var diffNames = []string{"a", "b", "c", "", "toolong"} // MaxName is 4 in the differential config
@@ -148,6 +151,10 @@ func (d *driver) compare(e *Engine, m *Model) error {
 			return fmt.Errorf("events differ at %d:\nengine %v\nmodel  %v", i, ee, me)
 		}
 		if ee[i].Kind == Granted {
+			if ee[i].Token <= d.lastToken {
+				return fmt.Errorf("token %#x granted after %#x", ee[i].Token, d.lastToken)
+			}
+			d.lastToken = ee[i].Token
 			d.grants = append(d.grants, grantRec{ee[i].Session, string(ee[i].Name), ee[i].Token})
 		}
 	}
@@ -164,8 +171,8 @@ func (d *driver) compare(e *Engine, m *Model) error {
 	if ew != mw || eok != mok {
 		return fmt.Errorf("NextDeadline differs: engine %d,%v model %d,%v", ew, eok, mw, mok)
 	}
-	if el, ml := collect(e, d.now), collect(m, d.now); el != ml {
-		return fmt.Errorf("Locks differ:\nengine %s\nmodel  %s", el, ml)
+	if el, ml := collect(e, d.now), collect(m, d.now); !slices.Equal(el, ml) {
+		return fmt.Errorf("Locks differ:\nengine %+v\nmodel  %+v", el, ml)
 	}
 	for _, n := range diffNames {
 		es, eok := e.Status(d.now, []byte(n))
@@ -185,10 +192,10 @@ func sameEvent(a, b Event) bool {
 		bytes.Equal(a.Name, b.Name) && (a.Name == nil) == (b.Name == nil) && a.Err == b.Err
 }
 
-func collect(m machine, now int64) string {
-	var b strings.Builder
-	m.Locks(now, func(st LockStatus) bool { fmt.Fprintf(&b, "%+v;", st); return true })
-	return b.String()
+func collect(m machine, now int64) []LockStatus {
+	var out []LockStatus
+	m.Locks(now, func(st LockStatus) bool { out = append(out, st); return true })
+	return out
 }
 
 // runDiff drives a fresh Engine and Model with the choices of c and returns the first divergence.
@@ -220,10 +227,15 @@ func runDiff(c chooser) error {
 	return nil
 }
 
+var diffSeeds = flag.Int("engine.seeds", 0, "seeds for TestEngineVsModel (0: 200, 40 under -race or -short); for soaks")
+
 func TestEngineVsModel(t *testing.T) {
-	seeds, steps := 400, 400
-	if testing.Short() {
-		seeds = 100
+	seeds, steps := 200, 300
+	if raceEnabled || testing.Short() {
+		seeds = 40
+	}
+	if *diffSeeds > 0 {
+		seeds = *diffSeeds
 	}
 	for seed := range uint64(seeds) {
 		c := &randChooser{r: rand.New(rand.NewPCG(seed, 0x77_6c_79)), left: steps}

@@ -12,7 +12,8 @@
 // granted only after it releases (or its lease runs out). Waiters are served
 // strictly FIFO and exactly one waiter is granted per release. A released name
 // with nobody waiting is forgotten at once: memory is bounded by the live locks
-// and waiters, never by the names ever used.
+// and waiters (and their peak, for the reuse lists and the Go maps, which do not
+// shrink), never by the names ever used. The engine allocates nothing in steady state.
 //
 // Deadlines (wait timeouts and lease expiries) take effect only in Tick: a
 // request that arrives after a deadline but before the Tick that fires it is
@@ -204,6 +205,8 @@ type Engine struct {
 
 	liveHead, liveTail *lockState // live locks in the order they became live (deterministic Locks)
 	nlocks             int
+	idleLock           *lockState // last freed lock, kept in the table for reuse; see freeLock
+	idleSess           *session   // last emptied session, kept in the map; see maybeFreeSession
 
 	epoch   uint64 // current token epoch
 	counter uint64 // last counter issued in epoch
@@ -243,6 +246,8 @@ func New(cfg Config) (*Engine, error) {
 // Emits Granted now, or later Granted / Failed(ErrTimeout, ErrCancelled), or
 // Failed(ErrQueueFull, ErrDuplicate, ErrNameLength, ErrTimeout for a busy try-lock) now.
 // A session acquiring a name it holds queues behind itself (the lock is not reentrant).
+// req need only be unique among s's waiting acquires: it names the wait for Cancel, and
+// comes back as Req in the Granted and, for a lease, the Lost event.
 // name is copied; the caller keeps ownership.
 func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration) {
 	if len(name) == 0 || len(name) > e.cfg.MaxName {
@@ -255,13 +260,8 @@ func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, 
 	}
 	h := hashName(e, name)
 	l := e.find(h, name)
-	if l == nil {
-		l = e.newLock(h, name)
-		e.grant(now, l, e.session(s), req, ttl)
-		return
-	}
-	if l.holder == nil { // cannot happen (a live lock always has a holder), but granting is the safe reading
-		e.grant(now, l, e.session(s), req, ttl)
+	if l == nil || l.holder == nil { // free (unknown or idle): a live lock always has a holder
+		e.grant(now, e.newLock(h, name, l), e.session(s), req, ttl)
 		return
 	}
 	if wait == 0 {
@@ -340,7 +340,7 @@ func (e *Engine) CloseSession(now int64, s SessionID) {
 		e.grantNext(now, l)
 		l = next
 	}
-	e.maybeFreeSession(sess)
+	e.evictSession(sess) // the id is gone for good: do not keep it as the idle session
 }
 
 // Tick fires every deadline at or before now: wait timeouts (Failed ErrTimeout) and lease expiries
@@ -394,7 +394,7 @@ func (e *Engine) ClearEvents() {
 // Status reports the lock name, or false when nobody holds or waits for it.
 func (e *Engine) Status(now int64, name []byte) (LockStatus, bool) {
 	l := e.lookup(name)
-	if l == nil {
+	if l == nil || l.holder == nil {
 		return LockStatus{}, false
 	}
 	return l.status(now), true
@@ -412,7 +412,11 @@ func (e *Engine) Locks(now int64, fn func(LockStatus) bool) {
 
 // Stats counts live state. All fields are zero when nobody holds or waits for anything.
 func (e *Engine) Stats() Stats {
-	return Stats{Locks: e.nlocks, Waiters: len(e.waiting), Sessions: len(e.sessions)}
+	n := len(e.sessions)
+	if e.idleSess != nil {
+		n--
+	}
+	return Stats{Locks: e.nlocks, Waiters: len(e.waiting), Sessions: n}
 }
 
 // Epoch reports the current token epoch (Config.Epoch unless an EpochBumped moved it).

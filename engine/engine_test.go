@@ -346,8 +346,9 @@ func TestMemoryFreed(t *testing.T) {
 			t.Fatalf("after name %d: %+v", i, st)
 		}
 	}
-	if len(e.locks) != 0 || len(e.timers) != 0 || e.liveHead != nil {
-		t.Fatalf("tables not empty: %d locks, %d timers", len(e.locks), len(e.timers))
+	// At most the one idle lock and session are kept for reuse.
+	if len(e.locks) > 1 || len(e.sessions) > 1 || len(e.timers) != 0 || e.liveHead != nil {
+		t.Fatalf("tables not empty: %d locks, %d sessions, %d timers", len(e.locks), len(e.sessions), len(e.timers))
 	}
 	if len(e.freeLocks) > 1 || len(e.freeWaiters) > 1 {
 		t.Fatalf("free lists grew: %d locks, %d waiters", len(e.freeLocks), len(e.freeWaiters))
@@ -455,5 +456,25 @@ func TestLocksAndStatus(t *testing.T) {
 	}
 	if _, ok := e.Status(0, []byte("zzz")); ok {
 		t.Fatal("Status of a free name reported live")
+	}
+}
+
+// TestBigRingReturned: a drained burst of waiters does not pin its ring while the lock stays held.
+func TestBigRingReturned(t *testing.T) {
+	e, _ := New(DefaultConfig())
+	e.Acquire(0, 1, 1, []byte("a"), -1, 0)
+	for s := SessionID(2); s < 500; s++ {
+		e.Acquire(0, s, 1, []byte("a"), time.Second, 0)
+	}
+	l := e.lookup([]byte("a"))
+	if len(l.ring) < 498 {
+		t.Fatalf("ring of %d for 498 waiters", len(l.ring))
+	}
+	e.Tick(int64(time.Second))
+	if st := e.Stats(); st != (Stats{Locks: 1, Sessions: 1}) || l.ring != nil {
+		t.Fatalf("after timeouts: %+v, ring %d", st, len(l.ring))
+	}
+	if err := e.check(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"fmt"
-	"hash/maphash"
-)
+import "fmt"
 
 // timer is one deadline, embedded in the waiter (wait timeout) or lockState (lease) it belongs to,
 // so arming never allocates. Exactly one of w and l is set, for life.
@@ -120,5 +117,3 @@ func (h timerHeap) check() error {
 	}
 	return nil
 }
-
-func hashName(e *Engine, name []byte) uint64 { return maphash.Bytes(e.seed, name) & e.hashMask }

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -34,7 +35,11 @@ type ABConfig struct {
 	// Rerun runs the whole A/B once more when the first attempt regresses; the verdict is a
 	// regression only when both attempts regress.
 	Rerun bool
-	Log   io.Writer // progress lines; nil discards
+	// RetryFailed is how many times one bench run may be repeated when it fails for a reason
+	// other than a mutual-exclusion violation (a crashed or slow-to-start harness on a loaded
+	// box). 0 makes every failure an error at once. A violation is never retried.
+	RetryFailed int
+	Log         io.Writer // progress lines; nil discards
 }
 
 // DefaultPairs is 8: the smallest even count whose exact Wilcoxon test can reach p < 0.01 with one
@@ -51,6 +56,9 @@ func DefaultABConfig(seed uint64) ABConfig {
 func (c ABConfig) Validate() error {
 	if c.Pairs < 2 || c.Pairs > 1000 {
 		return fmt.Errorf("ab: %d pairs, need 2..1000: %w", c.Pairs, ErrBadInput)
+	}
+	if c.RetryFailed < 0 || c.RetryFailed > 10 {
+		return fmt.Errorf("ab: %d retries, need 0..10: %w", c.RetryFailed, ErrBadInput)
 	}
 	return c.Criteria.Validate()
 }
@@ -75,6 +83,7 @@ type Attempt struct {
 	Metrics   []MetricResult `json:"metrics"`
 	Skipped   []string       `json:"skipped,omitempty"`
 	Regressed []string       `json:"regressed,omitempty"` // "cell metric" of each regressed metric
+	Retried   []string       `json:"retried,omitempty"`   // failures that were retried (RetryFailed)
 }
 
 // ABResult is the outcome of RunAB.
@@ -157,14 +166,22 @@ func runAttempt(ctx context.Context, cfg ABConfig, seed uint64, runner Runner, s
 			if err := ctx.Err(); err != nil {
 				return at, fmt.Errorf("pair %d: %w", p+1, err)
 			}
-			cells, err := runner(ctx, arm, *seq)
-			*seq++
-			if err != nil {
-				return at, fmt.Errorf("pair %d %s: %w", p+1, arm, err)
-			}
-			sums, skipped, err := Summarize(cells)
-			if err != nil {
-				return at, fmt.Errorf("pair %d %s: %w", p+1, arm, err)
+			var sums []Summary
+			var skipped []string
+			for try := 0; ; try++ {
+				cells, err := runner(ctx, arm, *seq)
+				*seq++
+				if err == nil {
+					sums, skipped, err = Summarize(cells)
+				}
+				if err == nil {
+					break
+				}
+				if try >= cfg.RetryFailed || errors.Is(err, ErrViolation) || ctx.Err() != nil {
+					return at, fmt.Errorf("pair %d %s: %w", p+1, arm, err)
+				}
+				at.Retried = append(at.Retried, fmt.Sprintf("pair %d %s: %v", p+1, arm, err))
+				fmt.Fprintf(logw, "gate: pair %d %s failed, retrying (%d of %d): %v\n", p+1, arm, try+1, cfg.RetryFailed, err)
 			}
 			for _, s := range skipped {
 				if !skippedSeen[s] {

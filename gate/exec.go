@@ -112,6 +112,13 @@ func (b BenchCmd) Run(ctx context.Context, out string) ([]Cell, error) {
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Run(); err != nil {
+		// A bench that ran but exits non-zero for a failed cell still wrote run.json: report the
+		// cell (and whether it was a violation) rather than only the exit status.
+		if cells, lerr := LoadCells(out); lerr == nil {
+			if _, _, serr := Summarize(cells); errors.Is(serr, ErrCellFailed) {
+				return nil, fmt.Errorf("%s (bench: %v): %w", out, err, serr)
+			}
+		}
 		msg := tail.String()
 		if len(msg) > 2000 {
 			msg = "..." + msg[len(msg)-2000:]

@@ -13,11 +13,18 @@ import (
 // a lock: they are shown for context and used to normalize baseline comparisons, never gated.
 const FloorBackend = "tcp-echo"
 
+// ControlBackend is the harness's no-lock control, run to prove the mutual-exclusion checker
+// catches violations: its cells are neither gated nor shown.
+const ControlBackend = "none"
+
 // Sentinel errors of the measurements.
 var (
 	// ErrCellFailed means a cell failed or saw a mutual-exclusion violation: the run is not a
 	// measurement of a correct lock, so the gate reports an error rather than a verdict.
 	ErrCellFailed = errors.New("gate: cell failed")
+	// ErrViolation means a lock cell saw a mutual-exclusion violation. It wraps ErrCellFailed,
+	// and unlike other failures it is never retried: it is a correctness bug, not noise.
+	ErrViolation = fmt.Errorf("%w: mutual-exclusion violation", ErrCellFailed)
 	// ErrMismatch means base and candidate runs did not measure the same cells.
 	ErrMismatch = errors.New("gate: base and candidate measured different cells")
 	// ErrNoFloor means a baseline comparison found no tcp-echo cell to normalize by.
@@ -61,16 +68,20 @@ type Summary struct {
 	Values map[string]float64
 }
 
-// Summarize checks a run's cells and reduces them to one Summary per cell key, sorted by key.
-// A failed cell or one with violations is an error wrapping ErrCellFailed. Skipped cells are
+// Summarize checks a run's cells and reduces them to one Summary per cell key, sorted by key
+// (floor cells last). A failed cell, or a lock cell with violations, is an error wrapping
+// ErrCellFailed; control cells are dropped (violations are expected in the floor and the
+// control, which are not locks). Skipped cells are
 // left out (their reason is returned in skipped); a run with no measured lock cell is ErrNoData.
 func Summarize(cells []Cell) (sums []Summary, skipped []string, err error) {
 	byKey := map[string][]Cell{}
 	for _, c := range cells {
 		key := CellKey(c)
 		switch {
-		case c.Violations > 0:
-			return nil, nil, fmt.Errorf("%s: %d mutual-exclusion violations: %w", key, c.Violations, ErrCellFailed)
+		case c.Backend == ControlBackend:
+			continue // the checker's control: violations there are the point, not a measurement
+		case c.Violations > 0 && c.Backend != FloorBackend:
+			return nil, nil, fmt.Errorf("%s: %d violations: %w", key, c.Violations, ErrViolation)
 		case c.Failed != "":
 			return nil, nil, fmt.Errorf("%s: %s: %w", key, c.Failed, ErrCellFailed)
 		case c.Skipped != "":

@@ -211,10 +211,10 @@ func percentileOrMin(x stats.Float64Data, pct float64) (float64, error) {
 // Criteria are the thresholds of a regression verdict. The zero value is not useful; start from
 // DefaultCriteria.
 type Criteria struct {
-	Alpha     float64 // p must be below this (one-sided)
-	Threshold float64 // the median slowdown must be at least this fraction (0.10 = 10%)
-	CILevel   float64 // level of the bootstrap CI of the median ratio, which must exclude 1
-	Bootstrap int     // bootstrap resamples
+	Alpha     float64 `json:"alpha"`     // p must be below this (one-sided)
+	Threshold float64 `json:"threshold"` // the median slowdown must be at least this fraction (0.10 = 10%)
+	CILevel   float64 `json:"ci_level"`  // level of the bootstrap CI of the median ratio, which must exclude 1
+	Bootstrap int     `json:"bootstrap"` // bootstrap resamples
 }
 
 // DefaultCriteria returns the documented defaults: p < 0.01, slowdown >= 10%, 95% CI, 4000 resamples.

@@ -53,7 +53,7 @@ func testLookup(name string) (bench.Backend, error) {
 // bumped under the lock (a rising fencing token). The other flags turn it into the none control
 // or into a broken backend.
 type fileBackend struct {
-	name                                   string
+	name                                  string
 	tokens, stuckToken, none, crash, hang bool
 }
 

@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestRunCellClean(t *testing.T) {
 		{backend: "tflock", workers: 2, locks: 1, rate: 2000},
 	}
 	for _, tt := range tests {
-		t.Run(tt.backend, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/W=%d/L=%d/rate=%v", tt.backend, tt.workers, tt.locks, tt.rate), func(t *testing.T) {
 			o := testCellOptions(t, tt.backend, CellSpec{Workers: tt.workers, Locks: tt.locks, Rate: tt.rate,
 				Warmup: 100 * time.Millisecond, Hold: 5 * time.Microsecond, Seed: 42})
 			var hlog bytes.Buffer

@@ -181,8 +181,10 @@ func (l *loop) run(ctx context.Context) error {
 		}
 		tok, err := l.lockers[slot].Lock(lockCtx)
 		if err != nil {
-			if lockCtx.Err() != nil {
-				break // the window ended while waiting: not an error
+			if lockCtx.Err() != nil || !time.Now().Before(end) {
+				// The window ended while waiting (a backend may surface the deadline as its own
+				// timeout error before ctx reports it): not an error.
+				break
 			}
 			l.noteErr(err)
 			sleepCtx(lockCtx, time.Millisecond) // a failing backend must not spin the CPU

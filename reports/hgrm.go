@@ -26,9 +26,10 @@ const HgrmTicksPerHalfDistance = 5
 // valueScale (Micros for ns recordings printed in µs) and printed with as many decimals as the
 // histogram has significant digits.
 //
-// It uses hdrhistogram-go's percentile iteration (CumulativeDistributionWithTicks) rather than
-// its PercentilesPrint because the latter rounds percentiles to 6 decimals (losing the tail
-// beyond 99.9999%) and prints "inf" on the last row, where the Java tools print nothing.
+// It does not use hdrhistogram-go's PercentilesPrint, which rounds percentiles to 6 decimals
+// (losing the tail beyond 99.9999%) and prints "inf" on the last row where the Java tools
+// print nothing; nor its CumulativeDistributionWithTicks, which never returns for some
+// histograms (see percentileSteps). The rows are the same as the library's otherwise.
 func WriteHgrm(w io.Writer, h *hdrhistogram.Histogram, valueScale float64) error {
 	if valueScale <= 0 {
 		return fmt.Errorf("reports: hgrm value scale must be positive, got %v", valueScale)
@@ -37,7 +38,7 @@ func WriteHgrm(w io.Writer, h *hdrhistogram.Histogram, valueScale float64) error
 	sig := h.SignificantFigures()
 	fmt.Fprintf(bw, "%12s %14s %10s %14s\n\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)")
 	if h.TotalCount() > 0 {
-		for _, b := range h.CumulativeDistributionWithTicks(HgrmTicksPerHalfDistance) {
+		for _, b := range percentileSteps(h, HgrmTicksPerHalfDistance) {
 			v := float64(b.ValueAt) / valueScale
 			q := b.Quantile / 100
 			if b.Quantile >= 100 {
@@ -55,6 +56,52 @@ func WriteHgrm(w io.Writer, h *hdrhistogram.Histogram, valueScale float64) error
 		return fmt.Errorf("reports: writing hgrm: %w", err)
 	}
 	return nil
+}
+
+// maxPercentileSteps bounds the rows of one percentile distribution; real histograms give a
+// few hundred.
+const maxPercentileSteps = 10_000
+
+// percentileSteps walks h the way HdrHistogram's percentile iterator does: reporting levels
+// start at 0% and advance by 100/(ticks·2^k) where 2^k grows as the distance to 100% halves,
+// each level reporting the highest value equivalent to the bucket that reaches it; a final
+// row at 100% holds the maximum. hdrhistogram-go's own iterator (CumulativeDistributionWithTicks)
+// loops forever once the step falls below float64 resolution, which a histogram with a huge
+// total count reaches (found by FuzzReadHlog); this one stops there, and after
+// maxPercentileSteps rows.
+func percentileSteps(h *hdrhistogram.Histogram, ticksPerHalfDistance int32) []hdrhistogram.Bracket {
+	total := h.TotalCount()
+	if total <= 0 || ticksPerHalfDistance <= 0 {
+		return nil
+	}
+	var out []hdrhistogram.Bracket
+	level := 0.0
+	var countTo, lastValue int64
+	for _, bar := range h.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		countTo += bar.Count
+		lastValue = bar.To
+		reached := 100 * float64(countTo) / float64(total)
+		for level <= reached && len(out) < maxPercentileSteps {
+			out = append(out, hdrhistogram.Bracket{Quantile: level, Count: countTo, ValueAt: bar.To})
+			if countTo >= total {
+				break // the library reports one level in the last bucket, then 100%
+			}
+			halfDistance := math.Trunc(math.Pow(2, math.Trunc(math.Log2(100/(100-level)))+1))
+			next := level + 100/(float64(ticksPerHalfDistance)*halfDistance)
+			if !(next > level) || next >= 100 {
+				level = math.Inf(1) // no representable level left below 100%
+				break
+			}
+			level = next
+		}
+		if countTo >= total || len(out) >= maxPercentileSteps {
+			break
+		}
+	}
+	return append(out, hdrhistogram.Bracket{Quantile: 100, Count: total, ValueAt: lastValue})
 }
 
 // geometry recomputes the histogram's bucket and sub-bucket counts, which hdrhistogram-go

@@ -127,3 +127,38 @@ func ExampleWriteHgrm() {
 	// #[Max     =     1000.447, Total count    =            5]
 	// #[Buckets =           26, SubBuckets     =         2048]
 }
+
+// TestPercentileStepsTerminates: hdrhistogram-go's CumulativeDistributionWithTicks never
+// returns for this histogram (its reporting step underflows); ours stops and still ends at 100%.
+func TestPercentileStepsTerminates(t *testing.T) {
+	h := hdrhistogram.New(1, 1_000_000, 3)
+	_ = h.RecordValues(10, 1<<60)
+	_ = h.RecordValues(1000, 1)
+	steps := percentileSteps(h, HgrmTicksPerHalfDistance)
+	if len(steps) == 0 || len(steps) > maxPercentileSteps+1 {
+		t.Fatalf("%d steps", len(steps))
+	}
+	last := steps[len(steps)-1]
+	if last.Quantile != 100 || last.Count != h.TotalCount() || last.ValueAt != h.Max() {
+		t.Errorf("last step %+v, want 100%% of %d at %d", last, h.TotalCount(), h.Max())
+	}
+	var b bytes.Buffer
+	if err := WriteHgrm(&b, h, Micros); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPercentileStepsMatchLibrary compares with the library's iterator where it terminates.
+func TestPercentileStepsMatchLibrary(t *testing.T) {
+	for _, n := range []int64{1, 2, 7, 100, 12345} {
+		h := hdrhistogram.New(1, 60_000_000_000, 3)
+		for i := int64(1); i <= n; i++ {
+			_ = h.RecordValue(i * 997)
+		}
+		got := percentileSteps(h, HgrmTicksPerHalfDistance)
+		want := h.CumulativeDistributionWithTicks(HgrmTicksPerHalfDistance)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("n=%d:\n got %v\nwant %v", n, got, want)
+		}
+	}
+}

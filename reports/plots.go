@@ -159,7 +159,7 @@ func spectrumPlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
 	xmax, ymin, ymax := 10.0, math.Inf(1), math.Inf(-1)
 	for _, c := range ran {
 		var pts plotter.XYs
-		for _, b := range c.Hist.CumulativeDistributionWithTicks(HgrmTicksPerHalfDistance) {
+		for _, b := range percentileSteps(c.Hist, HgrmTicksPerHalfDistance) {
 			if b.Quantile >= 100 {
 				continue // 1/(1-1) is infinite; the last finite step already shows the max
 			}

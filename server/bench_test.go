@@ -6,8 +6,8 @@ import (
 	"io"
 	"net"
 	"sync"
-	"testing"
 	"time"
+	"testing"
 
 	"github.com/panjf2000/gnet/v2"
 
@@ -36,6 +36,8 @@ func benchDial(b *testing.B, addr string) *benchConn {
 	}
 	return bc
 }
+
+func netDial(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 5*time.Second) }
 
 func (bc *benchConn) write(p []byte) error { _, err := bc.c.Write(p); return err }
 
@@ -119,7 +121,7 @@ func (e *echoServer) OnTraffic(c gnet.Conn) gnet.Action {
 
 // BenchmarkEchoRTT: a raw 16-byte loopback round trip through a gnet echo server.
 func BenchmarkEchoRTT(b *testing.B) {
-	addr, err := resolveAddr("127.0.0.1:0")
+	addr, err := claimAddr("127.0.0.1:0", 2)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -212,5 +214,3 @@ func benchWorkers(b *testing.B, s *Server, w int, hot bool) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
-
-var _ = time.Second

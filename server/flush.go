@@ -13,10 +13,12 @@ import (
 // FlushBatch frames, or when FlushInterval > 0 up to that long after the first one.
 func (l *loop) reply(sess *session, out []byte) {
 	sess.out = out
+	if sess.frames == 0 && l.srv.cfg.FlushInterval > 0 {
+		sess.firstAt = l.srv.now() // the hold is measured from the oldest unflushed frame
+	}
 	sess.frames++
 	if !sess.dirty {
 		sess.dirty = true
-		sess.firstAt = l.srv.now()
 		l.dirty = append(l.dirty, sess)
 	}
 	if sess.frames >= l.srv.cfg.FlushBatch {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -241,5 +240,3 @@ func forLoops(t *testing.T, fn func(t *testing.T, loops int)) {
 }
 
 func withLoops(n int) func(*Config) { return func(c *Config) { c.Loops = n } }
-
-var _ = bytes.Equal

@@ -15,11 +15,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
@@ -90,8 +92,9 @@ type Server struct {
 	runErr  error // set before runDone is closed
 
 	lifeMu  sync.Mutex
-	started bool
-	stopped bool
+	started bool // Start was called
+	running bool // Start succeeded and Shutdown has not run
+
 	gnetEng gnet.Engine
 	addr    string
 }
@@ -127,8 +130,22 @@ func (s *Server) Start() error {
 	}
 	s.started = true
 	s.start = time.Now()
+	if err := s.start0(); err != nil {
+		for _, l := range s.loops {
+			l.stopTimers()
+		}
+		for _, sh := range s.shards {
+			sh.timer.Stop()
+		}
+		return err
+	}
+	s.running = true
+	return nil
+}
 
-	addr, err := resolveAddr(s.cfg.Addr)
+// start0 does the work of Start; the caller cleans up after an error.
+func (s *Server) start0() error {
+	addr, err := claimAddr(s.cfg.Addr, s.cfg.Loops)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
@@ -177,6 +194,10 @@ func (s *Server) Start() error {
 	case <-s.runDone:
 		return fmt.Errorf("%w: %w", ErrStart, s.runErr)
 	}
+	if addr, err = boundAddr(s.gnetEng, addr); err != nil {
+		_ = s.stopGnet(context.Background())
+		return fmt.Errorf("%w: %w", ErrStart, err)
+	}
 	s.addr = addr
 	if err := s.discoverLoops(addr); err != nil {
 		_ = s.stopGnet(context.Background())
@@ -215,17 +236,44 @@ func (s *Server) buildLoops(epoch uint32) error {
 	return nil
 }
 
-// resolveAddr turns a port-0 address into a concrete free port: with SO_REUSEPORT every loop
-// binds its own listener to the address string, which must therefore name one port.
-func resolveAddr(addr string) (string, error) {
+// boundAddr is the address gnet's listener is bound to (the real port when addr has port 0).
+func boundAddr(eng gnet.Engine, addr string) (string, error) {
+	fd, err := eng.Dup()
+	if err != nil {
+		return "", fmt.Errorf("listener: %w", err)
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return "", fmt.Errorf("listener: getsockname: %w", err)
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port)), nil
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port)), nil
+	}
+	return addr, nil
+}
+
+// claimAddr checks that addr is free and returns the address gnet must bind.
+//
+// gnet runs here with SO_REUSEPORT, and Linux lets any socket of the same user with that option
+// share a port: a second server on a busy port would silently take half of the connections and
+// break mutual exclusion. A plain listener (without SO_REUSEPORT) cannot share, so a probe bind
+// refuses a port some server already holds. With port 0 and one loop, gnet binds port 0 itself,
+// and the kernel never shares an auto-bound port; with several loops every loop binds the
+// address string, so the probe's port is used (a start racing ours on that very port within the
+// probe-to-bind window could still share it).
+func claimAddr(addr string, loops int) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return "", fmt.Errorf("addr %q: %w", addr, err)
 	}
-	if port != "0" && port != "" {
-		return addr, nil
+	if (port == "0" || port == "") && loops == 1 {
+		return net.JoinHostPort(host, "0"), nil
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("addr %q: %w", addr, err)
 	}
@@ -294,18 +342,19 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops accepting, tells every client (ERROR Shutdown), closes connections and stops.
-// It returns ctx's error if ctx ends first (the server is then stopped without waiting).
-// Calling it again, or before Start, is harmless.
+// It returns ctx's error if ctx ends first (the server is then stopped without waiting for
+// every client). Calling it again, or after a failed Start, does nothing; before Start it
+// returns ErrNotStarted.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
 	if !s.started {
 		return ErrNotStarted
 	}
-	if s.stopped {
-		return nil
+	if !s.running {
+		return nil // already shut down, or Start failed
 	}
-	s.stopped = true
+	s.running = false
 	s.closing.Store(true)
 	for _, l := range s.loops {
 		l.post(&message{kind: mShutdown})

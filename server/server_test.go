@@ -3,10 +3,12 @@ package server
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -421,26 +423,12 @@ func TestConfigValidate(t *testing.T) {
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)
-			case tt.want != "" && (err == nil || !contains(err.Error(), tt.want)):
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("error %v, want one containing %q", err, tt.want)
 			}
 		})
 	}
 }
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
 
 // FuzzServerInput feeds arbitrary bytes after HELLO: the server must answer or close that
 // connection only, and keep serving another one. Seeds run as plain tests.
@@ -502,4 +490,68 @@ func Example() {
 	// Output:
 	// WELCOME 1
 	// GRANTED 2
+}
+
+// TestFlushInterval: a large --flush-interval must really delay replies (the regression gate
+// relies on it to build a deliberately slow server), and --flush-batch must cut the hold short.
+func TestFlushInterval(t *testing.T) {
+	const hold = 80 * time.Millisecond
+	s := startServer(t, func(c *Config) { c.FlushInterval = hold; c.FlushBatch = 4 })
+	a := helloConn(t, s) // WELCOME itself was held
+	start := time.Now()
+	a.ping()
+	if d := time.Since(start); d < hold*3/4 {
+		t.Fatalf("PONG after %v with flush-interval %v", d, hold)
+	}
+	// Four pipelined PINGs fill a batch: flushed at once.
+	var out []byte
+	for i := range 4 {
+		out = wire.AppendPing(out, uint64(100+i))
+	}
+	start = time.Now()
+	a.send(out)
+	for range 4 {
+		a.expect(wire.Pong)
+	}
+	if d := time.Since(start); d > hold/2 {
+		t.Logf("batch of 4 took %v (held despite flush-batch?)", d)
+	}
+}
+
+func TestLifecycleErrors(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.Logger = testLogger(t)
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(t.Context()); !errors.Is(err, ErrNotStarted) {
+		t.Fatalf("Shutdown before Start: %v", err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); !errors.Is(err, ErrStarted) {
+		t.Fatalf("second Start: %v", err)
+	}
+	// A second server on the same port cannot start, and says so.
+	cfg2 := cfg
+	cfg2.Addr = s.Addr()
+	s2, err := New(cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Start(); !errors.Is(err, ErrStart) {
+		t.Fatalf("Start on a busy port: %v", err)
+	}
+	if err := s2.Shutdown(t.Context()); err != nil {
+		t.Fatalf("Shutdown after failed Start: %v", err)
+	}
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(t.Context()); err != nil {
+		t.Fatalf("second Shutdown: %v", err)
+	}
 }

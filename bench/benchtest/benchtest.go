@@ -58,6 +58,7 @@ func RunBudget(t *testing.T, b bench.Backend, opts bench.StartOptions, budget Bu
 	t.Run("TryLockHeld", func(t *testing.T) { testTryLockHeld(ctx, t, b, env) })
 	t.Run("LockTimeout", func(t *testing.T) { testLockTimeout(ctx, t, b, env) })
 	t.Run("UnlockNotHeld", func(t *testing.T) { testUnlockNotHeld(ctx, t, b, env) })
+	t.Run("TimeoutsUnderContention", func(t *testing.T) { testTimeoutsUnderContention(ctx, t, b, env, budget) })
 	if b.Tokens() {
 		t.Run("TokensRise", func(t *testing.T) { testTokensRise(ctx, t, b, env) })
 	}
@@ -207,6 +208,89 @@ func testExclusion(ctx context.Context, t *testing.T, b bench.Backend, env bench
 			t.Error(err)
 		}
 	}
+}
+
+// testTimeoutsUnderContention mixes waiters that give up after a few milliseconds with waiters
+// that do not, on one name, while holders hold briefly: the abandoned waits must never break
+// exclusion, never leave the lock stuck, and never make tokens go backwards.
+func testTimeoutsUnderContention(ctx context.Context, t *testing.T, b bench.Backend, env bench.Env, budget Budget) {
+	name := uniqueName(t)
+	var (
+		inside     atomic.Int32
+		violations atomic.Int64
+		held       atomic.Int64
+		timeouts   atomic.Int64
+		mu         sync.Mutex
+		history    []uint64 // mu guards
+	)
+	n := max(budget.Clients, 2)
+	lockers := make([]bench.Locker, n)
+	for i := range lockers {
+		lockers[i] = locker(t, connect(ctx, t, b, env), name)
+	}
+	stop := time.Now().Add(budget.Window)
+	errc := make(chan error, n)
+	var wg sync.WaitGroup
+	for i, l := range lockers {
+		impatient := i%2 == 1
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := 0; c < budget.Cycles && time.Now().Before(stop); c++ {
+				wait := opTimeout
+				if impatient {
+					wait = time.Duration(1+c%5) * time.Millisecond
+				}
+				lctx, cancel := context.WithTimeout(ctx, wait)
+				tok, err := l.Lock(lctx)
+				cancel()
+				if err != nil {
+					if impatient && errors.Is(err, context.DeadlineExceeded) {
+						timeouts.Add(1)
+						continue
+					}
+					errc <- fmt.Errorf("Lock: %w", err)
+					return
+				}
+				if inside.Add(1) != 1 {
+					violations.Add(1)
+				}
+				mu.Lock()
+				history = append(history, tok)
+				mu.Unlock()
+				time.Sleep(200 * time.Microsecond) // hold long enough for the impatient to give up
+				inside.Add(-1)
+				held.Add(1)
+				if err := l.Unlock(ctx); err != nil {
+					errc <- fmt.Errorf("Unlock: %w", err)
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	wg.Wait()
+	for range lockers {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	if v := violations.Load(); v != 0 {
+		t.Errorf("%d holds overlapped another hold (mutual exclusion broken)", v)
+	}
+	if held.Load() < int64(budget.MinOps) {
+		t.Errorf("only %d holds in %v (want ≥ %d)", held.Load(), budget.Window, budget.MinOps)
+	}
+	t.Logf("%s: %d holds, %d timed-out waits", b.Name(), held.Load(), timeouts.Load())
+	if b.Tokens() {
+		if err := CheckTokens(history); err != nil {
+			t.Error(err)
+		}
+	}
+	// Nothing is left stuck: a fresh client takes the lock at once.
+	l := locker(t, connect(ctx, t, b, env), name)
+	lockOrFail(ctx, t, l)
+	unlockOrFail(ctx, t, l)
 }
 
 // CheckTokens reports the first place a history of fencing tokens, in hold order, fails to rise

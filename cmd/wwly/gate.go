@@ -64,6 +64,7 @@ type gateOptions struct {
 	threshold      float64
 	alpha          float64
 	noRerun        bool
+	retryFailed    int
 	timeout        time.Duration
 	verbose        bool
 	bench          benchFlags
@@ -97,7 +98,7 @@ Base and candidate:
                               baseline run, normalized by each run's tcp-echo floor; no p-value
 
 Exit status: 0 pass, 1 regression, 2 error (a failed cell or a mutual-exclusion violation is an
-error). The table goes to stdout and gate.json to --out.`,
+error; --retry-failed N repeats a failed run, never one with a violation). The table goes to stdout and gate.json to --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.baseRefSet = cmd.Flags().Changed("base-ref")
@@ -127,6 +128,7 @@ error). The table goes to stdout and gate.json to --out.`,
 	fs.Float64Var(&o.threshold, "threshold", gate.DefaultCriteria().Threshold, "minimum median slowdown that counts (0.10 = 10%)")
 	fs.Float64Var(&o.alpha, "alpha", gate.DefaultCriteria().Alpha, "one-sided significance level")
 	fs.BoolVar(&o.noRerun, "no-rerun", false, "do not rerun the A/B once after a regression")
+	fs.IntVar(&o.retryFailed, "retry-failed", 0, "repeat a bench run that failed (not by a violation) up to this many times before giving up with exit 2")
 	fs.DurationVar(&o.timeout, "timeout", 0, "give up (exit 2) after this long; 0: no limit")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "show the bench subprocesses' output")
 	o.bench.register(fs)
@@ -205,7 +207,7 @@ func gateDo(ctx context.Context, o *gateOptions, rep *gate.Report, stdout, stder
 	fmt.Fprintf(stdout, "gate: scenario %s, %d pairs, seed %d (replay with --seed %d), threshold %.0f%%, alpha %g, bench: %s bench --out DIR %v\n",
 		o.scenario, o.pairs, o.seed, o.seed, 100*o.threshold, o.alpha, baseBin, base.Args("DIR")[3:])
 	cfg := gate.DefaultABConfig(o.seed)
-	cfg.Pairs, cfg.Criteria, cfg.Rerun, cfg.Log = o.pairs, rep.Criteria, !o.noRerun, stdout
+	cfg.Pairs, cfg.Criteria, cfg.Rerun, cfg.RetryFailed, cfg.Log = o.pairs, rep.Criteria, !o.noRerun, o.retryFailed, stdout
 	res, err := gate.RunAB(ctx, cfg, gate.ExecRunner(base, cand, filepath.Join(o.out, "runs")))
 	rep.AB = &res
 	for i, at := range res.Attempts {
@@ -215,6 +217,9 @@ func gateDo(ctx context.Context, o *gateOptions, rep *gate.Report, stdout, stder
 		}
 		for _, s := range at.Skipped {
 			fmt.Fprintln(stdout, "gate: skipped:", s)
+		}
+		for _, s := range at.Retried {
+			fmt.Fprintln(stdout, "gate: retried after a failure:", s)
 		}
 	}
 	if err != nil {
@@ -246,7 +251,7 @@ func gateBinaries(ctx context.Context, o *gateOptions, self string, stdout io.Wr
 		return tmp, nil
 	}
 	candBin := o.candBin
-	if candBin == "" && o.configMode {
+	if candBin == "" && o.configMode && !o.baseRefSet {
 		candBin = self
 	}
 	if candBin == "" {

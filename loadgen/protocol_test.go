@@ -1,0 +1,81 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestDecodeMessage(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr bool
+	}{
+		{in: `{"type":"ready"}`},
+		{in: `{"type":"interval","k":2,"ops":5,"hist":""}`},
+		{in: `{"type":"final","ops":5,"total_ops":7}`},
+		{in: `{"type":"final","ops":8,"total_ops":7}`, wantErr: true},
+		{in: `{"type":"interval","k":-1}`, wantErr: true},
+		{in: `{"type":"error"}`, wantErr: true},
+		{in: `{"type":"error","err":"x"}`},
+		{in: `{"type":"hello"}`, wantErr: true},
+		{in: `not json`, wantErr: true},
+	}
+	for _, tt := range tests {
+		if _, err := DecodeMessage([]byte(tt.in)); (err != nil) != tt.wantErr {
+			t.Errorf("DecodeMessage(%s) err = %v, wantErr %v", tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	good := WorkerConfig{Backend: "flock", Names: []string{"a"}, Shm: "/tmp/x", Duration: 1}
+	b, _ := json.Marshal(good)
+	if _, err := DecodeConfig(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, mut := range []func(*WorkerConfig){
+		func(c *WorkerConfig) { c.Backend = "" },
+		func(c *WorkerConfig) { c.Names = nil },
+		func(c *WorkerConfig) { c.Shm = "" },
+		func(c *WorkerConfig) { c.Duration = 0 },
+		func(c *WorkerConfig) { c.Rate = -1 },
+	} {
+		c := good
+		mut(&c)
+		b, _ := json.Marshal(c)
+		if _, err := DecodeConfig(b); err == nil {
+			t.Errorf("bad config %+v accepted", c)
+		}
+	}
+	if _, err := DecodeStart([]byte(`{"start_unix_ns":0}`)); err == nil {
+		t.Error("start at 0 accepted")
+	}
+}
+
+func FuzzDecodeMessage(f *testing.F) {
+	for _, s := range []string{`{"type":"ready"}`, `{"type":"final","ops":1,"total_ops":1,"acquire":"x"}`,
+		`{"type":"interval","k":1,"ops":1}`, `{"type":"error","err":"e"}`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := DecodeMessage(b)
+		if err != nil {
+			return
+		}
+		if m.Ops < 0 || m.TotalOps < 0 || m.K < 0 {
+			t.Fatalf("accepted negative counts: %+v", m)
+		}
+	})
+}
+
+func FuzzDecodeConfig(f *testing.F) {
+	f.Add([]byte(`{"backend":"flock","names":["a"],"shm":"/x","duration_ns":1}`))
+	f.Add([]byte(`{"backend":"","names":[]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := DecodeConfig(b)
+		if err == nil && (c.Backend == "" || len(c.Names) == 0 || c.Duration <= 0) {
+			t.Fatalf("accepted invalid config %+v", c)
+		}
+		_, _ = DecodeStart(b)
+	})
+}
