@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -108,25 +109,33 @@ type flockLocker struct {
 	pending chan struct{}
 }
 
-// Lock takes the lock with a blocking flock(LOCK_EX).
+// flockBlockingMin: a Lock whose ctx deadline is at least this far away blocks in the kernel on
+// the calling goroutine (see Lock).
+const flockBlockingMin = time.Second
+
+// Lock takes the lock with a blocking flock(LOCK_EX). Never a polling loop: a waiter sleeps in the
+// kernel until the lock is free.
 //
-// The ctx limitation: a blocking flock(2) cannot be interrupted from Go (the runtime restarts it
-// after signals). So:
-//   - a ctx without a deadline (the benchmark's hot path) gets a plain blocking call on the
-//     calling goroutine; cancelling such a ctx does not wake it — it returns when the holder
-//     releases, which the harness's bounded holds guarantee;
-//   - a ctx with a deadline first tries LOCK_NB, then runs the blocking call in a helper
-//     goroutine and returns ctx's error when it ends first; the helper, when it finally gets the
-//     lock, releases it at once, and the next Lock on this Locker waits for the helper first.
-//
-// Never a polling loop: a waiter sleeps in the kernel until the lock is free.
+// The ctx limitation: a blocking flock(2) cannot be interrupted from Go (the runtime's signal
+// handlers use SA_RESTART, and flock restarts after them; closing the fd does not wake it). So:
+//   - with no deadline, or a deadline at least flockBlockingMin away (the harness's hot path: its
+//     deadline is the end of the measured window), it is one plain blocking call on the calling
+//     goroutine. If ctx ended meanwhile, the lock is released again and ctx's error returned: the
+//     result is right but late by up to the holder's hold time, and a cancel does not wake it;
+//   - with a nearer deadline, it first tries LOCK_NB, then runs the blocking call in a helper
+//     goroutine and returns ctx's error on time; the helper, when it finally gets the lock,
+//     releases it at once, and the next Lock or Close of this Locker waits for the helper first.
 func (l *flockLocker) Lock(ctx context.Context) (uint64, error) {
 	l.waitPending()
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("bench: flock lock: %w", err)
 	}
-	if _, ok := ctx.Deadline(); !ok {
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) >= flockBlockingMin {
 		if err := flockRetry(l.fd, unix.LOCK_EX); err != nil {
+			return 0, fmt.Errorf("bench: flock lock: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			_ = flockRetry(l.fd, unix.LOCK_UN)
 			return 0, fmt.Errorf("bench: flock lock: %w", err)
 		}
 		l.held = true

@@ -1,14 +1,17 @@
 package bench_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +70,8 @@ func runWorker(name string) error {
 		return err
 	}
 	var buf [8]byte
+	start := time.Now()
+	defer func() { fmt.Printf("loop_ns=%d\n", time.Since(start).Nanoseconds()) }()
 	for range cycles {
 		if _, err := l.Lock(ctx); err != nil {
 			return err
@@ -88,10 +93,24 @@ func runWorker(name string) error {
 // TestMultiProcess checks exclusion between OS processes — the shared-memory and file locks
 // are only meaningful across processes. (wwly runs it in TestWwly, which builds the binary.)
 func TestMultiProcess(t *testing.T) {
-	for _, name := range []string{"flock", "futex-fifo"} {
-		t.Run(name, func(t *testing.T) { runMultiProcess(t, name, bench.StartOptions{}, 3, 300) })
+	for _, name := range strings.Split(*multiBackends, ",") {
+		t.Run(name, func(t *testing.T) {
+			var opts bench.StartOptions
+			if name == "wwly" {
+				opts.Binary = buildWwly(t)
+			}
+			runMultiProcess(t, name, opts, *multiProcs, *multiCycles)
+		})
 	}
 }
+
+// Flags to turn TestMultiProcess into a quick contention measurement, e.g.
+// go test -run TestMultiProcess ./bench -multiproc.procs=8 -multiproc.cycles=20000 -v
+var (
+	multiBackends = flag.String("multiproc.backends", "flock,futex-fifo", "backends TestMultiProcess runs")
+	multiProcs    = flag.Int("multiproc.procs", 3, "worker processes in TestMultiProcess")
+	multiCycles   = flag.Int("multiproc.cycles", 300, "lock cycles per worker process in TestMultiProcess")
+)
 
 // runMultiProcess starts the backend, runs procs worker processes of cycles locked increments
 // each on one name, checks no increment was lost, and logs the rate seen (with process start-up
@@ -112,20 +131,28 @@ func runMultiProcess(t *testing.T, name string, opts bench.StartOptions, procs, 
 	defer cancel()
 	start := time.Now()
 	cmds := make([]*exec.Cmd, procs)
+	outs := make([]*bytes.Buffer, procs)
 	for i := range cmds {
 		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(),
 			workerBackendEnv+"="+name, workerEnvEnv+"="+string(envJSON),
 			workerFileEnv+"="+counter, workerCyclesEnv+"="+strconv.Itoa(cycles))
 		cmd.Stderr = os.Stderr
+		outs[i] = new(bytes.Buffer)
+		cmd.Stdout = outs[i]
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		cmds[i] = cmd
 	}
+	var loop time.Duration // the longest worker loop: the window all the cycles took
 	for i, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("worker %d: %v", i, err)
+		}
+		var ns int64
+		if _, err := fmt.Sscanf(outs[i].String(), "loop_ns=%d", &ns); err == nil {
+			loop = max(loop, time.Duration(ns))
 		}
 	}
 	elapsed := time.Since(start)
@@ -134,8 +161,13 @@ func runMultiProcess(t *testing.T, name string, opts bench.StartOptions, procs, 
 		t.Fatal(err)
 	}
 	if got := binary.LittleEndian.Uint64(b); got != uint64(procs*cycles) {
-		t.Errorf("counter = %d after %d × %d locked increments: exclusion broken", got, procs, cycles)
+		if lookup(t, name).Exclusive() {
+			t.Errorf("counter = %d after %d × %d locked increments: exclusion broken", got, procs, cycles)
+		} else {
+			t.Logf("%s is not a lock: %d of %d increments lost, as expected", name, uint64(procs*cycles)-got, procs*cycles)
+		}
 	}
-	t.Logf("%s: %d processes × %d cycles in %v (%.0f cycles/s, start-up included)",
-		name, procs, cycles, elapsed.Round(time.Millisecond), float64(procs*cycles)/elapsed.Seconds())
+	t.Logf("%s: %d processes × %d cycles in %v; longest worker loop %v: %.0f cycles/s (start-up skews it)",
+		name, procs, cycles, elapsed.Round(time.Millisecond), loop.Round(time.Microsecond),
+		float64(procs*cycles)/loop.Seconds())
 }

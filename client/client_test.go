@@ -174,10 +174,10 @@ func TestLeaseRenewKeepsLock(t *testing.T) {
 	a, b := dial(t, addr), dial(t, addr)
 	// The TTL leaves room for scheduling stalls of a loaded, race-instrumented test box: the
 	// client declares a lease lost itself when no renewal is acknowledged in time.
-	ma, mb := a.Mutex("lease", WithTTL(400*time.Millisecond)), b.Mutex("lease")
+	ma, mb := a.Mutex("lease", WithTTL(600*time.Millisecond)), b.Mutex("lease")
 	ma.Lock()
 	lost := ma.Lost()
-	time.Sleep(1200 * time.Millisecond) // three leases
+	time.Sleep(1500 * time.Millisecond) // two and a half leases
 	notClosed(t, lost, "Lost() of a renewed lease")
 	if mb.TryLock() {
 		t.Fatal("another client took a lock whose lease is being renewed")

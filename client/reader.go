@@ -127,6 +127,13 @@ func (c *Client) granted(req, token uint64) {
 		// The GRANTED crossed our CANCEL on the wire: the lock is ours, and nobody wants it.
 	default:
 		cl.m.setHeld(req, token)
+		// A fail() on another goroutine may have swept the held map between our insert and
+		// setHeld, and found nothing to mark; it closes done before sweeping, so look again.
+		select {
+		case <-c.done:
+			cl.m.markLost(req, c.closedErr())
+		default:
+		}
 		cl.ch <- reply{typ: wire.Granted, token: token}
 		return
 	}

@@ -19,8 +19,11 @@ const (
 	IONetConn IOMode = iota + 1
 	// IOBlockingFD puts the socket in blocking mode and has a reader goroutine, locked to its OS
 	// thread, sit in read(2); writes are plain write(2) calls. PERFORMANCE.md measured a waiter
-	// parked in the netpoller at about a third of the throughput of one blocked in a read syscall.
-	// Linux and other unix systems only.
+	// parked in the netpoller at about a third of the throughput of one blocked in a read syscall,
+	// so this was tried; in this client it measured slower (p50 cycle ~90 µs against ~22 µs, and
+	// fewer cycles/s with 1 to 32 contending processes): the reader thread blocked in a syscall
+	// keeps its P, so the woken Lock caller waits for another M to steal it. Kept for comparison
+	// (BenchmarkCycle, e2e TestContention). Linux and other unix systems only.
 	IOBlockingFD
 )
 

@@ -137,10 +137,10 @@ func TestLockCLILeaseStalledServer(t *testing.T) {
 	srv := &serverProc{args: []string{"--heartbeat-interval", "100ms", "--heartbeat-timeout", "5s"}}
 	startServerProc(t, srv)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	p := start(t, wwlyCmd(srv.addr, "lock", "--ttl", "300ms", "--kill-after", "300ms", "leased", "--",
+	p := start(t, wwlyCmd(srv.addr, "lock", "--ttl", "1s", "--kill-after", "300ms", "leased", "--",
 		"sh", "-c", `echo $$ > "$1"; exec sleep 60`, "sh", pidFile))
 	pid := waitPidFile(t, pidFile)
-	time.Sleep(500 * time.Millisecond) // renewals keep it through more than one lease
+	time.Sleep(1500 * time.Millisecond) // renewals keep it through more than one lease
 	if !pidAlive(pid) {
 		t.Fatal("command died while its lease was being renewed")
 	}
@@ -152,7 +152,7 @@ func TestLockCLILeaseStalledServer(t *testing.T) {
 	if code := p.wait(t, 15*time.Second); code != 76 {
 		t.Errorf("exit = %d, want 76", code)
 	}
-	t.Logf("lease given up %v after the server stalled (ttl 300ms)", time.Since(began))
+	t.Logf("lease given up %v after the server stalled (ttl 1s)", time.Since(began))
 	waitGone(t, pid, 5*time.Second, "child after lease loss")
 }
 

@@ -59,6 +59,8 @@ func runRole(role string) int {
 		err = roleWorker()
 	case "holder":
 		err = roleHolder()
+	case "cycler":
+		err = roleCycler()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}
@@ -206,12 +208,30 @@ type serverProc struct {
 	p                   *proc
 }
 
-// startServerProc starts a server process and waits until it accepts a session.
+// startServerProc starts a server process and waits until it accepts connections. A port picked
+// here can be taken by someone else before the server binds it (other tests run in parallel on
+// this box), so an early exit is retried a few times: on a fresh port when the address was ours
+// to pick, on the same one (a restart) otherwise.
 func startServerProc(t *testing.T, s *serverProc) {
 	t.Helper()
-	if s.addr == "" {
-		s.addr = freeAddr(t)
+	pick := s.addr == ""
+	for attempt := 1; ; attempt++ {
+		if pick {
+			s.addr = freeAddr(t)
+		}
+		err := tryStartServer(t, s)
+		if err == nil {
+			return
+		}
+		if attempt == 5 {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v; retrying", attempt, err)
+		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func tryStartServer(t *testing.T, s *serverProc) error {
 	var cmd *exec.Cmd
 	if serveWorks() {
 		args := []string{"serve", "--addr", s.addr}
@@ -230,18 +250,24 @@ func startServerProc(t *testing.T, s *serverProc) {
 	s.p = start(t, cmd)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
+		select {
+		case <-s.p.done:
+			return fmt.Errorf("server on %s exited early: %v", s.addr, s.p.err)
+		default:
+		}
 		conn, err := net.DialTimeout("tcp", s.addr, time.Second)
 		if err == nil {
 			conn.Close()
-			return
-		}
-		select {
-		case <-s.p.done:
-			t.Fatalf("server exited early: %v", s.p.err)
-		default:
+			// Connected — but to our server? It may have lost the bind race to another process.
+			select {
+			case <-s.p.done:
+				return fmt.Errorf("server on %s exited early: %v", s.addr, s.p.err)
+			case <-time.After(20 * time.Millisecond):
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("server on %s not accepting: %v", s.addr, err)
+			return fmt.Errorf("server on %s not accepting: %v", s.addr, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -15,9 +15,26 @@ func newBenchEngine(b *testing.B) *Engine {
 	return e
 }
 
-// reportOps adds ops/s (one op = one iteration: an acquire+release pair or one handoff)
-// and calls/s (engine calls, callsPerIter per op).
-func reportOps(b *testing.B, callsPerIter int) {
+// cpuClock measures the process CPU time of a benchmark's timed loop.
+type cpuClock struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU(b *testing.B) cpuClock {
+	b.ResetTimer()
+	t, ok := processCPU()
+	return cpuClock{t, ok}
+}
+
+// reportOps adds ops/s (one op = one iteration: an acquire+release pair or one handoff),
+// calls/s (engine calls, callsPerIter per op) and cpu-ns/op, the process CPU time per op,
+// which stays meaningful when other processes share the cores.
+func reportOps(b *testing.B, c cpuClock, callsPerIter int) {
+	b.StopTimer()
+	if end, ok := processCPU(); ok && c.ok {
+		b.ReportMetric(float64(end-c.start)/float64(b.N), "cpu-ns/op")
+	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 	b.ReportMetric(float64(b.N*callsPerIter)/b.Elapsed().Seconds(), "calls/s")
 }
@@ -28,6 +45,7 @@ func BenchmarkUncontended(b *testing.B) {
 	name := []byte("bench/uncontended")
 	b.ReportAllocs()
 	var now int64
+	clk := startCPU(b)
 	for i := range b.N {
 		now++
 		e.Acquire(now, 1, uint64(i), name, -1, 0)
@@ -35,7 +53,7 @@ func BenchmarkUncontended(b *testing.B) {
 		e.Release(now, 1, uint64(i), name, tok)
 		e.ClearEvents()
 	}
-	reportOps(b, 2)
+	reportOps(b, clk, 2)
 }
 
 // BenchmarkUncontendedLease is BenchmarkUncontended with a lease, so each pair arms and disarms a timer.
@@ -44,6 +62,7 @@ func BenchmarkUncontendedLease(b *testing.B) {
 	name := []byte("bench/uncontended")
 	b.ReportAllocs()
 	var now int64
+	clk := startCPU(b)
 	for i := range b.N {
 		now++
 		e.Acquire(now, 1, uint64(i), name, time.Second, time.Second)
@@ -51,7 +70,7 @@ func BenchmarkUncontendedLease(b *testing.B) {
 		e.Release(now, 1, uint64(i), name, tok)
 		e.ClearEvents()
 	}
-	reportOps(b, 2)
+	reportOps(b, clk, 2)
 }
 
 // BenchmarkHandoff: N sessions queue on one name; each iteration releases the holder, which
@@ -69,7 +88,7 @@ func BenchmarkHandoff(b *testing.B) {
 			e.ClearEvents()
 			req := uint64(1)
 			b.ReportAllocs()
-			b.ResetTimer()
+			clk := startCPU(b)
 			for range b.N {
 				now++
 				e.Release(now, holder, req, name, tok)
@@ -79,7 +98,7 @@ func BenchmarkHandoff(b *testing.B) {
 				e.ClearEvents()
 				req++
 			}
-			reportOps(b, 2)
+			reportOps(b, clk, 2)
 		})
 	}
 }
@@ -92,6 +111,7 @@ func BenchmarkManyNames(b *testing.B) {
 	prefix := len("bench/name/")
 	b.ReportAllocs()
 	var now int64
+	clk := startCPU(b)
 	for i := range b.N {
 		now++
 		strconv.AppendUint(name[:prefix], uint64(i), 10)
@@ -100,9 +120,8 @@ func BenchmarkManyNames(b *testing.B) {
 		e.Release(now, SessionID(i%64), uint64(i), name, tok)
 		e.ClearEvents()
 	}
-	b.StopTimer()
+	reportOps(b, clk, 2)
 	if st := e.Stats(); st != (Stats{}) {
 		b.Fatalf("state left behind: %+v", st)
 	}
-	reportOps(b, 2)
 }

@@ -84,14 +84,14 @@ func (d *driver) name() []byte {
 	return []byte(diffNames[d.c.intn(3)])
 }
 
-func (d *driver) dur(max int) time.Duration {
+func (d *driver) dur(limit int) time.Duration {
 	switch d.c.intn(4) {
 	case 0:
 		return 0
 	case 1:
 		return -1
 	}
-	return time.Duration(1 + d.c.intn(max))
+	return time.Duration(1 + d.c.intn(limit))
 }
 
 // step applies one generated op to every machine.

@@ -478,3 +478,15 @@ func TestBigRingReturned(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEventString(t *testing.T) {
+	ev := failed(3, 7, "jobs", ErrTimeout)
+	if got, want := ev.String(), `Failed{s=3 req=7 tok=0x0 name="jobs" err=engine: wait timed out}`; got != want {
+		t.Fatalf("String() = %s, want %s", got, want)
+	}
+	for k := Granted; k <= EpochBumped+1; k++ {
+		if s := k.String(); s == "" || (k <= EpochBumped && strings.HasPrefix(s, "Kind(")) {
+			t.Fatalf("Kind %d renders as %q", k, s)
+		}
+	}
+}

@@ -27,7 +27,7 @@ var ErrCell = errors.New("loadgen: cell")
 // Spawning: at most maxPending workers may be started but not yet ready, so a few thousand Go
 // runtimes do not all boot at once on two cores.
 const (
-	maxPending   = 128
+	maxPending   = 64
 	stderrTail   = 4 << 10
 	workerGOGC   = "50"
 	workerMemLim = "48MiB"
@@ -166,15 +166,24 @@ func (c *coordinator) run(ctx context.Context) error {
 	}
 	base := WorkerConfig{Backend: s.Backend, Env: c.o.Env, Names: names, Hold: s.Hold, Warmup: s.Warmup,
 		Duration: s.Duration, Rate: s.Rate, Shm: shmPath, Tokens: c.o.Backend.Tokens(), Interval: s.Interval}
+	readyLimit := 60*time.Second + time.Duration(s.Workers)*30*time.Millisecond
+	base.ConnectTimeout = readyLimit
 
 	// Spawn, a bounded number pending at a time, and wait for every READY.
 	c.prog.Phase(fmt.Sprintf("spawning %d workers", s.Workers), s.Workers)
 	t0 := time.Now()
-	readyBy := t0.Add(60*time.Second + time.Duration(s.Workers)*30*time.Millisecond)
+	// A cell is hung when no worker became ready for stallLimit (the total spawn time of
+	// thousands of workers on a loaded box has no useful bound; progress does).
+	const stallLimit = 90 * time.Second
+	readyBy := t0.Add(stallLimit)
 	for i := 0; i < s.Workers; i++ {
 		for len(c.procs)-c.ready >= maxPending {
+			before := c.ready
 			if err := c.next(ctx, readyBy, "waiting for workers to connect"); err != nil {
 				return err
+			}
+			if c.ready > before {
+				readyBy = time.Now().Add(stallLimit)
 			}
 		}
 		cfg := base
@@ -197,19 +206,14 @@ func (c *coordinator) run(ctx context.Context) error {
 	// and the measured window is not disturbed by reading thousands of /proc files.
 	c.sampleWorkerMem()
 
-	// Barrier: one wall-clock instant, far enough ahead for every stdin write to land.
-	// On a loaded box each write can wake a worker that preempts us; the margin is generous,
-	// and a late signal is not fatal: that worker starts at once and StartSkewNs shows it.
-	margin := 100*time.Millisecond + time.Duration(s.Workers)*250*time.Microsecond
+	// Barrier: one wall-clock instant slightly ahead, published and woken with one futex call;
+	// the margin lets every woken worker get a CPU and go back to sleep until the instant.
+	margin := 50*time.Millisecond + time.Duration(s.Workers)*50*time.Microsecond
 	c.startWall = time.Now().Add(margin)
-	line, _ := json.Marshal(StartSignal{StartUnixNs: c.startWall.UnixNano()})
-	line = append(line, '\n')
-	for _, p := range c.procs {
-		if _, err := p.stdin.Write(line); err != nil {
-			return fmt.Errorf("%w: worker %d: send start: %w%s", ErrCell, p.idx, err, p.stderrNote())
-		}
+	if err := w.Release(c.startWall); err != nil {
+		return fmt.Errorf("%w: %w", ErrCell, err)
 	}
-	c.cell.BarrierNs = int64(allReady.Sub(spawned) + time.Until(c.startWall))
+	c.cell.BarrierNs = int64(allReady.Sub(spawned) + margin)
 
 	// Run: collect intervals and finals.
 	measureAt := c.startWall.Add(s.Warmup)
@@ -293,6 +297,7 @@ func (c *coordinator) handle(ev event) error {
 		if !p.ready {
 			p.ready = true
 			c.ready++
+			c.cell.ConnectRetries += int64(ev.msg.Retries)
 			c.prog.Progress(c.ready)
 		}
 	case MsgInterval:

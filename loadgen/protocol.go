@@ -10,7 +10,8 @@ import (
 )
 
 // The coordinator and its workers talk in JSON lines. Down (worker stdin): one WorkerConfig
-// line, then one StartSignal line; closing stdin tells the worker to stop. Up (worker stdout):
+// line; closing stdin tells the worker to stop. The start itself goes through the checker file's
+// futex barrier (Witness.Release), not through stdin. Up (worker stdout):
 // one "ready" message, "interval" messages during the measured window, one "final" message (or
 // one "error"), then the worker exits.
 
@@ -43,6 +44,8 @@ type WorkerConfig struct {
 	Shm      string        `json:"shm"`  // path of the Witness file
 	Tokens   bool          `json:"tokens"`
 	Interval time.Duration `json:"interval_ns"` // progress interval (1 s)
+	// ConnectTimeout bounds connecting, retries included (default 1 min).
+	ConnectTimeout time.Duration `json:"connect_timeout_ns"`
 }
 
 // Validate checks a config before the worker acts on it.
@@ -62,15 +65,12 @@ func (c *WorkerConfig) Validate() error {
 	return nil
 }
 
-// StartSignal is the second stdin line: the wall-clock instant (ns since the epoch) at which
-// every worker starts its warm-up.
-type StartSignal struct {
-	StartUnixNs int64 `json:"start_unix_ns"`
-}
-
 // Message is one line a worker writes. Fields beyond Type are set per kind.
 type Message struct {
 	Type string `json:"type"`
+
+	// ready: how many times Connect had to be retried.
+	Retries int `json:"retries,omitempty"`
 
 	// interval: K is the index of the second within the measured window.
 	K int `json:"k,omitempty"`
@@ -105,8 +105,11 @@ func DecodeMessage(line []byte) (Message, error) {
 	}
 	switch m.Type {
 	case MsgReady:
+		if m.Retries < 0 {
+			return Message{}, fmt.Errorf("%w: ready with %d retries", ErrProtocol, m.Retries)
+		}
 	case MsgInterval:
-		if m.K < 0 || m.Ops < 0 {
+		if m.K < 0 || m.Ops < 0 || m.Retries < 0 {
 			return Message{}, fmt.Errorf("%w: interval k=%d ops=%d", ErrProtocol, m.K, m.Ops)
 		}
 	case MsgFinal:
@@ -133,16 +136,4 @@ func DecodeConfig(line []byte) (WorkerConfig, error) {
 		return WorkerConfig{}, err
 	}
 	return c, nil
-}
-
-// DecodeStart parses the second stdin line.
-func DecodeStart(line []byte) (StartSignal, error) {
-	var s StartSignal
-	if err := json.Unmarshal(line, &s); err != nil {
-		return StartSignal{}, fmt.Errorf("%w: start: %w", ErrProtocol, err)
-	}
-	if s.StartUnixNs <= 0 {
-		return StartSignal{}, fmt.Errorf("%w: start at %d", ErrProtocol, s.StartUnixNs)
-	}
-	return s, nil
 }

@@ -231,6 +231,15 @@ func cellLine(label string, c *Cell, exclusive bool) string {
 		label, FormatCount(c.OpsPerSec), FormatNs(c.Latency.P50), FormatNs(c.Latency.P99), FormatNs(c.Latency.Max),
 		c.Jain, c.Violations, c.Errors, time.Duration(c.SpawnNs).Round(time.Millisecond),
 		time.Duration(c.BarrierNs).Round(time.Millisecond), FormatBytes(c.WorkerRSSBytes), FormatBytes(c.WorkerPSSBytes))
+	if c.ServerRSSBytes > 0 {
+		s += ", server rss " + FormatBytes(c.ServerRSSBytes)
+	}
+	if c.ConnectRetries > 0 {
+		s += fmt.Sprintf(", %d connect retries", c.ConnectRetries)
+	}
+	if c.StartSkewNs > 0 {
+		s += ", start skew " + FormatNs(c.StartSkewNs)
+	}
 	if !exclusive && c.Violations > 0 {
 		s += " (not a lock: violations expected)"
 	}

@@ -101,6 +101,8 @@ type Cell struct {
 	WorkerRSSBytes int64 `json:"worker_rss_bytes"` // mean per worker
 	WorkerPSSBytes int64 `json:"worker_pss_bytes"` // mean per worker
 	ServerRSSBytes int64 `json:"server_rss_bytes"`
+	// ConnectRetries counts Connect calls workers had to repeat before they were ready.
+	ConnectRetries int64 `json:"connect_retries,omitempty"`
 	SpawnNs        int64 `json:"spawn_ns"`
 	BarrierNs      int64 `json:"barrier_ns"`
 	// StartSkewNs is the spread of the workers' actual start instants (last minus first).

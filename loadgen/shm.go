@@ -1,11 +1,14 @@
 package loadgen
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,7 +20,8 @@ var ErrShm = errors.New("loadgen: shared memory")
 // The exclusion checker lives in one file that the coordinator creates and every worker maps.
 // Layout (little endian, every slot on its own cache line so names do not false-share):
 //
-//	header (64 B): magic u64, slots u64, witness violations i64, token violations i64
+//	header (64 B): magic u64, slots u64, witness violations i64, token violations i64,
+//	               start instant i64 (ns since the epoch), barrier word u32 (futex)
 //	slot i (64 B): occupancy i32, pad, balance i64, last token u64
 const (
 	shmMagic      = 0x77776c79_73686d31 // "wwlyshm1"
@@ -116,6 +120,58 @@ func (w *Witness) balance(i int) *int64   { return (*int64)(unsafe.Add(w.slot(i)
 func (w *Witness) lastTok(i int) *uint64  { return (*uint64)(unsafe.Add(w.slot(i), 16)) }
 func (w *Witness) witnessViol() *int64    { return (*int64)(unsafe.Pointer(&w.mem[16])) }
 func (w *Witness) tokenViol() *int64      { return (*int64)(unsafe.Pointer(&w.mem[24])) }
+func (w *Witness) startNs() *int64        { return (*int64)(unsafe.Pointer(&w.mem[32])) }
+func (w *Witness) barrier() *uint32       { return (*uint32)(unsafe.Pointer(&w.mem[40])) }
+
+// futex(2) operations from linux/futex.h, without FUTEX_PRIVATE_FLAG: the word is shared
+// between processes.
+const (
+	futexWait = 0
+	futexWake = 1
+)
+
+// Release opens the start barrier for every process waiting in WaitStart: it publishes the
+// start instant and wakes all waiters with one futex call, so releasing thousands of workers
+// costs the coordinator one syscall instead of one write (and one preemption) per worker.
+func (w *Witness) Release(start time.Time) error {
+	atomic.StoreInt64(w.startNs(), start.UnixNano())
+	atomic.StoreUint32(w.barrier(), 1)
+	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w.barrier())), futexWake,
+		uintptr(math.MaxInt32), 0, 0, 0)
+	if errno != 0 {
+		return fmt.Errorf("%w: futex wake: %w", ErrShm, errno)
+	}
+	return nil
+}
+
+// WaitStart blocks until Release or ctx's end and returns the start instant. It sleeps in
+// futex(2); the end of ctx wakes the futex, and a 2 s timeout bounds each sleep anyway. The
+// sleep is long on purpose: thousands of idle workers polling every few ms would eat the CPU
+// the ones still starting need.
+func (w *Witness) WaitStart(ctx context.Context) (time.Time, error) {
+	stop := context.AfterFunc(ctx, func() {
+		// Wakes every waiter on the word, in every process; they re-check and sleep again.
+		_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w.barrier())), futexWake,
+			uintptr(math.MaxInt32), 0, 0, 0)
+	})
+	defer stop()
+	for {
+		if atomic.LoadUint32(w.barrier()) != 0 {
+			return time.Unix(0, atomic.LoadInt64(w.startNs())), nil
+		}
+		if err := ctx.Err(); err != nil {
+			return time.Time{}, err
+		}
+		ts := unix.NsecToTimespec(int64(2 * time.Second))
+		_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w.barrier())), futexWait,
+			0, uintptr(unsafe.Pointer(&ts)), 0, 0)
+		switch errno {
+		case 0, unix.EAGAIN, unix.EINTR, unix.ETIMEDOUT:
+		default:
+			return time.Time{}, fmt.Errorf("%w: futex wait: %w", ErrShm, errno)
+		}
+	}
+}
 
 // Enter marks the caller as inside the critical section of name slot i. It returns false — and
 // counts a witness violation — when someone else is inside too.

@@ -1,8 +1,11 @@
 package loadgen
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func newTestWitness(t *testing.T, slots int) (*Witness, *Witness) {
@@ -106,5 +109,48 @@ func TestOpenWitnessRejectsGarbage(t *testing.T) {
 	}
 	if _, err := OpenWitness(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Fatal("OpenWitness accepted a missing file")
+	}
+}
+
+// The start barrier: every waiter, in any mapping, leaves with the published instant; a waiter
+// whose context ends leaves with an error instead of hanging.
+func TestWitnessBarrier(t *testing.T) {
+	a, b := newTestWitness(t, 1)
+	start := time.Now().Add(time.Second).Round(0)
+	const n = 8
+	got := make(chan time.Time, n)
+	for i := range n {
+		w := a
+		if i%2 == 1 {
+			w = b
+		}
+		go func() {
+			at, err := w.WaitStart(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			got <- at
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let some of them block in futex(2); correctness does not depend on it
+	if err := a.Release(start); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		select {
+		case at := <-got:
+			if !at.Equal(start) {
+				t.Fatalf("waiter got %v, want %v", at, start)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a waiter was not released")
+		}
+	}
+
+	c, _ := newTestWitness(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.WaitStart(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitStart without Release = %v, want deadline exceeded", err)
 	}
 }

@@ -28,7 +28,7 @@ var ErrWorker = errors.New("loadgen: worker")
 const unlockTimeout = 10 * time.Second
 
 // RunWorker is the body of `wwly worker`: it reads its config from in, connects, says ready on
-// out, waits for the start signal, runs warm-up and the measured window, and reports. It returns
+// out, waits at the start barrier (see Witness.Release), runs warm-up and the measured window, and reports. It returns
 // when done, when in closes early (the coordinator gave up), or on a setup error (which it also
 // reports on out as an "error" message).
 func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) (err error) {
@@ -59,11 +59,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) 
 	if w.Slots() < len(cfg.Names) {
 		return fmt.Errorf("%w: %d names but the checker has %d slots", ErrWorker, len(cfg.Names), w.Slots())
 	}
-	cctx, cancelConnect := context.WithTimeout(ctx, 30*time.Second)
-	cl, err := b.Connect(cctx, cfg.Env)
-	cancelConnect()
+	cl, retries, err := connect(ctx, b, cfg)
 	if err != nil {
-		return fmt.Errorf("%w: connect %s: %w", ErrWorker, cfg.Backend, err)
+		return err
 	}
 	defer cl.Close()
 	lockers := make([]bench.Locker, len(cfg.Names))
@@ -72,18 +70,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) 
 			return fmt.Errorf("%w: locker %q: %w", ErrWorker, n, err)
 		}
 	}
-	if err := enc.Encode(Message{Type: MsgReady}); err != nil {
+	if err := enc.Encode(Message{Type: MsgReady, Retries: retries}); err != nil {
 		return fmt.Errorf("%w: say ready: %w", ErrWorker, err)
 	}
-	line, err = readLine(rd)
-	if err != nil {
-		return fmt.Errorf("%w: wait for start: %w", ErrWorker, err)
-	}
-	start, err := DecodeStart(line)
-	if err != nil {
-		return err
-	}
-
 	// From here on, stdin closing means the coordinator wants us gone: cancel the run.
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -91,16 +80,44 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) 
 		_, _ = io.Copy(io.Discard, rd)
 		cancel()
 	}()
-
-	if d := time.Until(time.Unix(0, start.StartUnixNs)); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-runCtx.Done():
+	// The start barrier is a futex in the checker file: the coordinator publishes one
+	// wall-clock instant and wakes everyone at once; each worker then sleeps until that instant.
+	startAt, err := w.WaitStart(runCtx)
+	if err != nil {
+		return fmt.Errorf("%w: stopped at the start barrier: %w", ErrWorker, err)
+	}
+	if d := time.Until(startAt); d > 0 {
+		sleepCtx(runCtx, d)
+		if runCtx.Err() != nil {
 			return fmt.Errorf("%w: stopped before start", ErrWorker)
 		}
 	}
 	l := &loop{cfg: cfg, w: w, lockers: lockers, enc: enc}
 	return l.run(runCtx)
+}
+
+// connect retries Connect with backoff until cfg.ConnectTimeout: with thousands of processes
+// starting on two cores, a server can be too starved to finish a handshake within a client's own
+// short timeout, and one slow handshake must not fail a whole cell. Retries are reported.
+func connect(ctx context.Context, b bench.Backend, cfg WorkerConfig) (bench.Client, int, error) {
+	limit := cfg.ConnectTimeout
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	backoff := 50 * time.Millisecond
+	for retries := 0; ; retries++ {
+		cl, err := b.Connect(ctx, cfg.Env)
+		if err == nil {
+			return cl, retries, nil
+		}
+		if errors.Is(err, bench.ErrUnavailable) || ctx.Err() != nil {
+			return nil, retries, fmt.Errorf("%w: connect %s (%d retries): %w", ErrWorker, cfg.Backend, retries, err)
+		}
+		sleepCtx(ctx, backoff)
+		backoff = min(2*backoff, time.Second)
+	}
 }
 
 func readLine(rd *bufio.Reader) ([]byte, error) {

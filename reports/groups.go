@@ -145,11 +145,11 @@ func (d *Data) backendRank() map[string]int {
 	return rank
 }
 
-// multiRepeat reports whether any group holds two cells of the same backend, so labels need
-// the repeat number to tell them apart.
+// multiRepeat reports whether the run repeated cells, so labels need the repeat number to tell
+// them apart. (Repeat numbers are whatever the harness wrote, 0- or 1-based.)
 func (d *Data) multiRepeat() bool {
 	for _, c := range d.Cells {
-		if c.Repeat > 1 {
+		if c.Repeat != d.Cells[0].Repeat {
 			return true
 		}
 	}

@@ -84,6 +84,7 @@ func (m *mdWriter) report(d *Data) {
 		{"warmup", c.Warmup.String()},
 		{"rate (ops/s per worker, 0 = closed loop)", fmtFloat(c.Rate)},
 		{"repeat", fmt.Sprint(c.Repeat)},
+		{"seed", fmt.Sprint(c.Seed)},
 		{"server args", orDash(strings.Join(c.ServerArgs, " "))},
 	})
 

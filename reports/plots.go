@@ -113,6 +113,9 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
 	p.Legend.Left = true
+	// Keep the legend off the y axis' tick labels and below the title.
+	p.Legend.XOffs = vg.Points(10)
+	p.Legend.YOffs = -vg.Points(4)
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -430,17 +433,21 @@ func timelinePlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
 		if len(pts) == 0 {
 			continue
 		}
-		l, err := plotter.NewLine(pts)
+		// Points as well as lines: a short window may have a single interval.
+		l, sc, err := plotter.NewLinePoints(pts)
 		if err != nil {
 			continue
 		}
 		style(l, colors[c.Backend], vars[c])
-		p.Add(l)
-		p.Legend.Add(c.label(rep), l)
+		sc.Color = l.Color
+		sc.Radius = vg.Points(2)
+		p.Add(l, sc)
+		p.Legend.Add(c.label(rep), l, sc)
 	}
 	if math.IsInf(ymin, 0) {
 		return nil, false
 	}
+	p.X.Min = 0
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = decadeTicks{label: countLabel}
 	p.Y.Min, p.Y.Max = logBoundsWithLegend(ymin, ymax)

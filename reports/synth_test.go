@@ -20,6 +20,8 @@ type synthOptions struct {
 	Seed      uint64
 	Backends  []string
 	Workers   []int
+	Locks     []int // default [1]
+	Rate      float64 // > 0: open loop at this rate per worker
 	Repeat    int
 	Intervals int
 	// Skipped maps a backend to the reason it did not run.
@@ -79,32 +81,22 @@ func writeSynthRun(t testing.TB, dir string, o synthOptions) {
 			Warmup: loadgen.Duration(time.Second), Repeat: o.Repeat,
 		},
 	}
+	locks := o.Locks
+	if len(locks) == 0 {
+		locks = []int{1}
+	}
+	run.Config.Locks = locks
+	run.Config.Rate = o.Rate
+	mode := "closed"
+	if o.Rate > 0 {
+		mode = "open"
+	}
 	for _, w := range o.Workers {
-		for r := 1; r <= o.Repeat; r++ {
-			for _, b := range o.Backends {
-				c := loadgen.Cell{Backend: b, Workers: w, Locks: 1, Mode: "closed", Repeat: r}
-				if why, ok := o.Skipped[b]; ok {
-					c.Skipped = why
-					run.Cells = append(run.Cells, c)
-					continue
+		for _, nl := range locks {
+			for r := 1; r <= o.Repeat; r++ {
+				for _, b := range o.Backends {
+					run.Cells = append(run.Cells, synthCell(t, dir, rng, o, b, w, nl, r, mode, started))
 				}
-				key := fmt.Sprintf("%s/%d", b, w)
-				c.Hlog = fmt.Sprintf("%s-w%d-l1-r%d.hlog", b, w, r)
-				h := writeSynthHlog(t, filepath.Join(dir, c.Hlog), rng, b, w, o.Intervals, started)
-				c.DurationNs = int64(o.Intervals) * int64(time.Second)
-				c.Ops = h.TotalCount()
-				c.OpsPerSec = float64(c.Ops) / float64(o.Intervals)
-				c.Latency = loadgen.Percentiles{
-					P50: h.ValueAtQuantile(50), P90: h.ValueAtQuantile(90), P99: h.ValueAtQuantile(99),
-					P999: h.ValueAtQuantile(99.9), Max: h.Max(),
-				}
-				c.Jain = math.Round((synthModel[b].jain-float64(w)*0.0004)*1000) / 1000
-				c.MaxWaitNs = h.Max()
-				c.Violations = o.Violations[key]
-				if why, ok := o.Failed[key]; ok {
-					c.Failed = why
-				}
-				run.Cells = append(run.Cells, c)
 			}
 		}
 	}
@@ -115,6 +107,38 @@ func writeSynthRun(t testing.TB, dir string, o synthOptions) {
 	if err := os.WriteFile(filepath.Join(dir, RunFile), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// synthCell makes one cell and, unless its backend is skipped, its hlog.
+func synthCell(t testing.TB, dir string, rng *rand.Rand, o synthOptions, b string, w, nl, r int, mode string, started time.Time) loadgen.Cell {
+	t.Helper()
+	c := loadgen.Cell{Backend: b, Workers: w, Locks: nl, Mode: mode, Rate: o.Rate, Repeat: r}
+	if why, ok := o.Skipped[b]; ok {
+		c.Skipped = why
+		return c
+	}
+	key := fmt.Sprintf("%s/%d", b, w)
+	c.Hlog = fmt.Sprintf("%s-w%d-l%d-r%d.hlog", b, w, nl, r)
+	h := writeSynthHlog(t, filepath.Join(dir, c.Hlog), rng, b, w, o.Intervals, started)
+	c.DurationNs = int64(o.Intervals) * int64(time.Second)
+	c.Ops = h.TotalCount()
+	c.OpsPerSec = float64(c.Ops) / float64(o.Intervals)
+	c.Latency = loadgen.Percentiles{
+		P50: h.ValueAtQuantile(50), P90: h.ValueAtQuantile(90), P99: h.ValueAtQuantile(99),
+		P999: h.ValueAtQuantile(99.9), Max: h.Max(),
+	}
+	if mode == "open" {
+		u := c.Latency
+		u.P99 /= 2
+		c.LatencyUncorrected = &u
+	}
+	c.Jain = math.Round((synthModel[b].jain-float64(w)*0.0004)*1000) / 1000
+	c.MaxWaitNs = h.Max()
+	c.Violations = o.Violations[key]
+	if why, ok := o.Failed[key]; ok {
+		c.Failed = why
+	}
+	return c
 }
 
 // writeSynthHlog writes `intervals` 1 s interval histograms of lognormal latencies and returns

@@ -7,7 +7,8 @@
 # 0 pass, 1 regression, 2 error. Budget: ~8 minutes in all (CI_GATE_BUDGET seconds).
 #
 # Environment: GO (go), CI_GATE_BUDGET (480), CI_GATE_ARGS (extra `wwly gate` flags, e.g.
-# "--pairs 10"), GATE_OUT (output dir; default results/gate/ci-<UTC time>).
+# "--pairs 10"), GATE_OUT (output dir; default results/gate/ci-<UTC time>), CI_GATE_BASE_REF
+# (HEAD~1; HEAD makes an A/A check of the gate itself).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -15,6 +16,7 @@ GO=${GO:-go}
 budget=${CI_GATE_BUDGET:-480}
 scenario=bench/scenarios/gate.yaml
 out=${GATE_OUT:-results/gate/ci-$(date -u +%Y%m%dT%H%M%SZ)}
+ref=${CI_GATE_BASE_REF:-HEAD~1}
 
 skip() {
 	echo "ci-gate: SKIP: $*"
@@ -24,7 +26,7 @@ skip() {
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-git rev-parse --verify -q HEAD~1 >/dev/null 2>&1 || skip "HEAD~1 does not exist (first commit or a shallow clone)"
+git rev-parse --verify -q "$ref^{commit}" >/dev/null 2>&1 || skip "$ref does not exist (first commit or a shallow clone)"
 [ -f "$scenario" ] || skip "$scenario is missing"
 
 echo "ci-gate: building the candidate (working tree, $(git rev-parse --short HEAD 2>/dev/null))"
@@ -33,19 +35,19 @@ if ! "$GO" build -o "$tmp/wwly-cand" ./cmd/wwly; then
 	exit 2
 fi
 
-echo "ci-gate: building the base (HEAD~1, $(git rev-parse --short HEAD~1))"
+echo "ci-gate: building the base ($ref, $(git rev-parse --short "$ref"))"
 mkdir -p "$tmp/base-src"
-if ! git archive --format=tar HEAD~1 | tar -x -C "$tmp/base-src"; then
-	skip "git archive HEAD~1 failed"
+if ! git archive --format=tar "$ref" | tar -x -C "$tmp/base-src"; then
+	skip "git archive $ref failed"
 fi
 if ! (cd "$tmp/base-src" && "$GO" build -o "$tmp/wwly-base" ./cmd/wwly) >"$tmp/base-build.log" 2>&1; then
 	tail -n 20 "$tmp/base-build.log"
-	skip "HEAD~1 does not build (above)"
+	skip "$ref does not build (above)"
 fi
 # A base whose bench cannot write a run directory (before the harness existed) has nothing to
 # compare against; find that out from its help rather than from a failed run.
 if ! "$tmp/wwly-base" bench --help 2>/dev/null | grep -q -- '--out'; then
-	skip "HEAD~1's \`wwly bench\` has no --out (no harness to compare against yet)"
+	skip "$ref's \`wwly bench\` has no --out (no harness to compare against yet)"
 fi
 
 elapsed=$(($(date +%s) - start))

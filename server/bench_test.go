@@ -6,8 +6,8 @@ import (
 	"io"
 	"net"
 	"sync"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 
