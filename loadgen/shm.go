@@ -149,12 +149,19 @@ func (w *Witness) Release(start time.Time) error {
 // sleep is long on purpose: thousands of idle workers polling every few ms would eat the CPU
 // the ones still starting need.
 func (w *Witness) WaitStart(ctx context.Context) (time.Time, error) {
+	word := w.barrier()
+	woken := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(woken)
 		// Wakes every waiter on the word, in every process; they re-check and sleep again.
-		_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w.barrier())), futexWake,
+		_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWake,
 			uintptr(math.MaxInt32), 0, 0, 0)
 	})
-	defer stop()
+	defer func() {
+		if !stop() {
+			<-woken // it ran or is running: the mapping must outlive it (Close unmaps)
+		}
+	}()
 	for {
 		if atomic.LoadUint32(w.barrier()) != 0 {
 			return time.Unix(0, atomic.LoadInt64(w.startNs())), nil

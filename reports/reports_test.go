@@ -166,6 +166,7 @@ func TestHTMLStructure(t *testing.T) {
 func TestRenderDeterministic(t *testing.T) {
 	o := defaultSynth(7)
 	o.Repeat = 2
+	o.Workers = []int{1, 64}
 	o.Violations = map[string]int64{"flock/64": 3}
 	dirA, _, pa := renderSynth(t, o)
 	dirB, _, pb := renderSynth(t, o)

@@ -20,7 +20,7 @@ type synthOptions struct {
 	Seed      uint64
 	Backends  []string
 	Workers   []int
-	Locks     []int // default [1]
+	Locks     []int   // default [1]
 	Rate      float64 // > 0: open loop at this rate per worker
 	Repeat    int
 	Intervals int
