@@ -1,6 +1,20 @@
 // Package bench holds the lock backends the load generator drives — wwly itself and its peers
 // (flock, Redis locks, etcd locks) plus yardsticks (tcp-echo, futex-fifo) and the none control —
 // behind one interface, with one conformance suite every lock backend passes.
+//
+// The backends, by Names() (Lookup finds one):
+//
+//	wwly        our server (a child `wwly serve`), driven through package client
+//	flock       flock(2) LOCK_EX on one file per name, one fd per Locker
+//	redsync     go-redsync/redsync/v4 with its defaults, on a private redis-server
+//	redislock   bsm/redislock with exponential backoff, on a private redis-server
+//	etcd        etcd client/v3 concurrency.Mutex, one Session per Client, on a private etcd
+//	tcp-echo    not a lock: one 16-byte loopback round trip per Lock (the network floor)
+//	futex-fifo  strict-FIFO ticket lock in shared memory, one futex wake per handoff
+//	none        no lock at all: the control that proves the exclusion checker can fail
+//
+// Servers missing here make Start fail with ErrUnavailable (run scripts/deps.sh). Every Client
+// is safe for concurrent use; each Locker is for one goroutine at a time.
 package bench
 
 import (

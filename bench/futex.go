@@ -34,6 +34,9 @@ const futexMagic = 0x7774_6c79_6675_7478
 // the releaser and a waiter agree on exactly one outcome for a ticket: granted, or abandoned (its
 // waiter's ctx ended), which the releaser skips. slots ≥ 2 × MaxWorkers keeps the tickets in
 // flight (at most one per worker, plus rare abandoned ones) on distinct slots.
+//
+// Like any user-space ticket lock it is not robust: a process killed while it holds a ticket (held
+// or waiting) stalls that name for good. The harness stops workers only between cycles.
 type futexBackend struct{}
 
 func (futexBackend) Name() string    { return "futex-fifo" }

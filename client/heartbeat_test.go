@@ -20,7 +20,7 @@ func TestHeartbeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	const every, limit = 20 * time.Millisecond, 150 * time.Millisecond
+	const every, limit = 50 * time.Millisecond, 500 * time.Millisecond
 	var pings atomic.Int32
 	pong := make(chan uint64, 1)
 	go func() {

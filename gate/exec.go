@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // ErrBench means a `wwly bench` subprocess failed or left no readable run.json.
@@ -98,13 +100,20 @@ func (b BenchCmd) Args(out string) []string {
 	return append(args, b.Extra...)
 }
 
-// Run executes the bench into out (created) and returns the run's cells. The subprocess is
-// killed when ctx ends.
+// benchStopGrace is how long a cancelled bench has to clean up after SIGTERM.
+const benchStopGrace = 15 * time.Second
+
+// Run executes the bench into out (created) and returns the run's cells. When ctx ends the
+// subprocess gets SIGTERM, then SIGKILL after benchStopGrace.
 func (b BenchCmd) Run(ctx context.Context, out string) ([]Cell, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBench, err)
 	}
 	cmd := exec.CommandContext(ctx, b.Bin, b.Args(out)...)
+	// On cancellation ask bench to stop (it then stops its server and workers) rather than
+	// SIGKILL it and orphan them; kill only if it has not exited after benchStopGrace.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = benchStopGrace
 	var tail bytes.Buffer
 	w := io.Writer(&tail)
 	if b.Output != nil {

@@ -119,3 +119,28 @@ func TestBenchCmdRun(t *testing.T) {
 		t.Fatalf("failing bench: %v", err)
 	}
 }
+
+// TestBenchCmdCancel: a cancelled bench gets SIGTERM and Run returns promptly with the context's
+// error, not after the bench's own 30 s.
+func TestBenchCmdCancel(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "slowbench")
+	// Like bench, it stops its children on SIGTERM.
+	script := "#!/bin/sh\nsleep 30 >/dev/null 2>&1 &\nchild=$!\ntrap 'kill $child; echo stopped; exit 9' TERM\nwait\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := BenchCmd{Bin: bin}.Run(ctx, filepath.Join(dir, "out"))
+	if !errors.Is(err, ErrBench) || !strings.Contains(err.Error(), "stopped") {
+		t.Fatalf("err %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Run took %v after cancellation", d)
+	}
+}

@@ -161,6 +161,11 @@ func testCellOptions(t *testing.T, backend string, spec CellSpec) CellOptions {
 	if spec.Interval == 0 {
 		spec.Interval = 100 * time.Millisecond
 	}
+	t.Cleanup(func() {
+		if live := liveTestWorkers(); len(live) > 0 {
+			t.Errorf("worker processes left running after the cell: %v", live)
+		}
+	})
 	return CellOptions{Spec: spec, Backend: b, Env: inst.Env(), Dir: dir, Command: testWorkerCommand,
 		Grace: 5 * time.Second}
 }

@@ -144,7 +144,7 @@ type coordinator struct {
 	finals int
 
 	startWall time.Time
-	intervals map[int]*hdrhistogram.Histogram
+	intervals map[int][]string // encoded interval histograms by second
 }
 
 func (c *coordinator) run(ctx context.Context) error {
@@ -219,7 +219,7 @@ func (c *coordinator) run(ctx context.Context) error {
 	measureAt := c.startWall.Add(s.Warmup)
 	end := measureAt.Add(s.Duration)
 	c.prog.Phase("warm-up", 0)
-	c.intervals = map[int]*hdrhistogram.Histogram{}
+	c.intervals = map[int][]string{}
 	grace := c.o.Grace
 	if grace <= 0 {
 		grace = 15*time.Second + unlockTimeout + time.Duration(s.Workers)*5*time.Millisecond
@@ -301,17 +301,9 @@ func (c *coordinator) handle(ev event) error {
 			c.prog.Progress(c.ready)
 		}
 	case MsgInterval:
-		h, err := DecodeHistogram(ev.msg.Hist)
-		if err != nil {
-			return c.crashed(p, "sent a bad histogram", err)
-		}
-		if agg := c.intervals[ev.msg.K]; agg != nil {
-			if err := MergeInto(agg, h); err != nil {
-				return fmt.Errorf("%w: %w", ErrCell, err)
-			}
-		} else {
-			c.intervals[ev.msg.K] = h
-		}
+		// Kept encoded and merged after the window: decoding thousands of histograms a second
+		// would take CPU from the workers being measured.
+		c.intervals[ev.msg.K] = append(c.intervals[ev.msg.K], ev.msg.Hist)
 	case MsgFinal:
 		if p.final == nil {
 			m := ev.msg
@@ -565,7 +557,17 @@ func (c *coordinator) writeHlog(measureAt, end time.Time) error {
 		if en.After(end) {
 			en = end
 		}
-		if err := lg.Write(c.intervals[k], st.UnixMilli(), en.UnixMilli()); err != nil {
+		h := NewHistogram()
+		for _, enc := range c.intervals[k] {
+			part, err := DecodeHistogram(enc)
+			if err != nil {
+				return err
+			}
+			if err := MergeInto(h, part); err != nil {
+				return err
+			}
+		}
+		if err := lg.Write(h, st.UnixMilli(), en.UnixMilli()); err != nil {
 			return err
 		}
 	}

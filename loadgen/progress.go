@@ -86,6 +86,10 @@ func (p *lineProgress) Phase(name string, total int) {
 }
 
 func (p *lineProgress) Progress(n int) {
+	// Large spawns log every tenth, so a long wait shows it is moving.
+	if p.total >= 100 && n < p.total && n*10/p.total != (n-1)*10/p.total {
+		p.r.Logf("  %s: %s: %d/%d after %v", p.label, p.phase, n, p.total, time.Since(p.t0).Round(time.Millisecond))
+	}
 	if n == p.total {
 		p.r.Logf("  %s: %s: %d done in %v", p.label, p.phase, n, time.Since(p.t0).Round(time.Millisecond))
 	}

@@ -34,8 +34,11 @@ func WriteSummary(w io.Writer, run *Run) {
 func FormatNs(ns int64) string {
 	d := time.Duration(ns)
 	switch {
+	case ns <= 0:
+		return "0"
 	case d < time.Microsecond:
-		return fmt.Sprintf("%dns", ns)
+		// Histograms resolve 1 µs (values below share one 512 ns bucket): do not pretend more.
+		return "<1µs"
 	case d < time.Millisecond:
 		return fmt.Sprintf("%.1fµs", float64(ns)/1e3)
 	case d < time.Second:

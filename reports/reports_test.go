@@ -100,7 +100,7 @@ func TestGoldenMarkdownAndHgrm(t *testing.T) {
 // configuration, so `wwly bench --scenario` re-runs exactly what was measured.
 func TestReproduceRoundTrips(t *testing.T) {
 	o := defaultSynth(goldenSeed)
-	o.Repeat = 2
+	o.Backends, o.Workers, o.Repeat = []string{"wwly", "etcd"}, []int{1, 8}, 2
 	dir := t.TempDir()
 	writeSynthRun(t, dir, o)
 	d, err := Load(dir)

@@ -196,10 +196,10 @@ func uncorrectedNote(g Group, withRepeat bool) string {
 func (d *Data) machineRows() [][2]string {
 	m := d.Run.Machine
 	return [][2]string{
-		{"hostname", m.Hostname},
+		{"hostname", orDash(m.Hostname)},
 		{"os/arch", m.OS + "/" + m.Arch},
-		{"kernel", m.Kernel},
-		{"cpu", fmt.Sprintf("%d × %s", m.CPUs, m.CPUModel)},
+		{"kernel", orDash(m.Kernel)},
+		{"cpu", fmt.Sprintf("%d × %s", m.CPUs, orDash(m.CPUModel))},
 		{"memory", fmt.Sprintf("%.1f GiB", float64(m.MemBytes)/(1<<30))},
 	}
 }
@@ -212,7 +212,7 @@ func (d *Data) versionRows() [][2]string {
 	slices.Sort(keys)
 	rows := make([][2]string, 0, len(keys))
 	for _, k := range keys {
-		rows = append(rows, [2]string{k, d.Run.Versions[k]})
+		rows = append(rows, [2]string{k, orDash(d.Run.Versions[k])})
 	}
 	return rows
 }

@@ -10,7 +10,7 @@
 # expect ~3-6 min per gate, so the defaults (20 + 20 gates) take 2-4 hours.
 #
 # Environment: BIN (bin/wwly, built if missing), RUNS (20), PAIRS (gate default), SLOW_ARGS
-# (--flush-interval=200us), SCENARIO (bench/scenarios/gate.yaml), OUT
+# (--flush-interval=15us: measured +15..28% under load on this box), SCENARIO (bench/scenarios/gate.yaml), OUT
 # (results/gate-proof/<UTC time>), PHASES ("aa slow"), CALIBRATE=1 (only run one --no-rerun gate
 # with SLOW_ARGS and print the slowdown it measures), GATE_ARGS (extra gate flags; default
 # "--retry-failed 1").
@@ -18,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/wwly}
 RUNS=${RUNS:-20}
-SLOW_ARGS=${SLOW_ARGS:---flush-interval=200us}
+SLOW_ARGS=${SLOW_ARGS:---flush-interval=15us}
 SCENARIO=${SCENARIO:-bench/scenarios/gate.yaml}
 OUT=${OUT:-results/gate-proof/$(date -u +%Y%m%dT%H%M%SZ)}
 PHASES=${PHASES:-aa slow}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -193,13 +194,26 @@ func gateDo(ctx context.Context, o *gateOptions, rep *gate.Report, stdout, stder
 	if o.configMode && o.baseServerArgs == o.candServerArgs && o.baseBin == "" && !o.baseRefSet {
 		fmt.Fprintln(stdout, "gate: note: base and candidate server args are identical (an A/A run)")
 	}
-	baseBin, candBin, err := gateBinaries(ctx, o, self, stdout)
+	if minP := math.Ldexp(1, -o.pairs); minP >= o.alpha {
+		fmt.Fprintf(stdout, "gate: WARNING: with %d pairs the smallest possible p is %.3g >= alpha %g: this gate cannot fail\n", o.pairs, minP, o.alpha)
+	}
+	baseBin, candBin, cleanup, err := gateBinaries(ctx, o, self, stdout)
+	defer cleanup()
 	if err != nil {
 		return gate.ExitError, err
 	}
 	rep.Mode, rep.Seed, rep.Pairs = "ab", o.seed, o.pairs
-	rep.Base = describeArm(baseBin, o.baseServerArgs)
-	rep.Cand = describeArm(candBin, o.candServerArgs)
+	// Built binaries live in a temporary directory: describe them by their source.
+	sameBin := o.configMode && !o.baseRefSet
+	baseDesc, candDesc := baseBin, candBin
+	if o.baseBin == "" && !sameBin {
+		baseDesc = fmt.Sprintf("%s of %s (built)", o.baseRef, o.repo)
+	}
+	if o.candBin == "" && !sameBin {
+		candDesc = fmt.Sprintf("working tree %s (built)", o.repo)
+	}
+	rep.Base = describeArm(baseDesc, o.baseServerArgs)
+	rep.Cand = describeArm(candDesc, o.candServerArgs)
 	extra := o.bench.args()
 	base := gate.BenchCmd{Bin: baseBin, Scenario: o.scenario, ServerArgs: o.baseServerArgs, Extra: extra, Output: benchOut}
 	cand := gate.BenchCmd{Bin: candBin, Scenario: o.scenario, ServerArgs: o.candServerArgs, Extra: extra, Output: benchOut}
@@ -233,54 +247,57 @@ func gateDo(ctx context.Context, o *gateOptions, rep *gate.Report, stdout, stder
 	return gate.ExitPass, nil
 }
 
-// gateBinaries resolves (building when needed) the base and candidate binaries.
-func gateBinaries(ctx context.Context, o *gateOptions, self string, stdout io.Writer) (string, string, error) {
+// gateBinaries resolves (building when needed) the base and candidate binaries. Built binaries
+// and exported sources live in a temporary directory that cleanup removes; cleanup is never nil.
+func gateBinaries(ctx context.Context, o *gateOptions, self string, stdout io.Writer) (baseBin, candBin string, cleanup func(), err error) {
 	var tmp string
+	cleanup = func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}
 	mkTmp := func() (string, error) {
 		if tmp != "" {
 			return tmp, nil
 		}
-		dir, err := filepath.Abs(filepath.Join(o.out, "bin"))
+		dir, err := os.MkdirTemp("", "wwly-gate-")
 		if err != nil {
-			return "", err
-		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", fmt.Errorf("gate: %w", err)
 		}
 		tmp = dir
 		return tmp, nil
 	}
-	candBin := o.candBin
+	candBin = o.candBin
 	if candBin == "" && o.configMode && !o.baseRefSet {
 		candBin = self
 	}
 	if candBin == "" {
 		dir, err := mkTmp()
 		if err != nil {
-			return "", "", err
+			return "", "", cleanup, err
 		}
 		candBin = filepath.Join(dir, "wwly-cand")
 		fmt.Fprintf(stdout, "gate: building the working tree %s -> %s\n", o.repo, candBin)
 		if err := gate.BuildTree(ctx, o.repo, candBin); err != nil {
-			return "", "", err
+			return "", "", cleanup, err
 		}
 	}
-	baseBin := o.baseBin
+	baseBin = o.baseBin
 	if baseBin == "" && o.configMode && !o.baseRefSet {
 		baseBin = candBin
 	}
 	if baseBin == "" {
 		dir, err := mkTmp()
 		if err != nil {
-			return "", "", err
+			return "", "", cleanup, err
 		}
 		baseBin = filepath.Join(dir, "wwly-base")
 		fmt.Fprintf(stdout, "gate: building %s of %s -> %s\n", o.baseRef, o.repo, baseBin)
 		if err := gate.BuildRef(ctx, o.repo, o.baseRef, dir, baseBin); err != nil {
-			return "", "", err
+			return "", "", cleanup, err
 		}
 	}
-	return baseBin, candBin, nil
+	return baseBin, candBin, cleanup, nil
 }
 
 func describeArm(bin, serverArgs string) string {
