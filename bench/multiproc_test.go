@@ -146,6 +146,7 @@ func runMultiProcess(t *testing.T, name string, opts bench.StartOptions, procs, 
 		cmds[i] = cmd
 	}
 	var loop time.Duration // the longest worker loop: the window all the cycles took
+	var loops []time.Duration
 	for i, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("worker %d: %v", i, err)
@@ -153,6 +154,7 @@ func runMultiProcess(t *testing.T, name string, opts bench.StartOptions, procs, 
 		var ns int64
 		if _, err := fmt.Sscanf(outs[i].String(), "loop_ns=%d", &ns); err == nil {
 			loop = max(loop, time.Duration(ns))
+			loops = append(loops, time.Duration(ns).Round(time.Millisecond))
 		}
 	}
 	elapsed := time.Since(start)
@@ -170,4 +172,7 @@ func runMultiProcess(t *testing.T, name string, opts bench.StartOptions, procs, 
 	t.Logf("%s: %d processes × %d cycles in %v; longest worker loop %v: %.0f cycles/s (start-up skews it)",
 		name, procs, cycles, elapsed.Round(time.Millisecond), loop.Round(time.Microsecond),
 		float64(procs*cycles)/loop.Seconds())
+	if testing.Verbose() {
+		t.Logf("%s: worker loops %v (a fair lock ends them together)", name, loops)
+	}
 }

@@ -99,7 +99,8 @@ Base and candidate:
                               baseline run, normalized by each run's tcp-echo floor; no p-value
 
 Exit status: 0 pass, 1 regression, 2 error (a failed cell or a mutual-exclusion violation is an
-error; --retry-failed N repeats a failed run, never one with a violation). The table goes to stdout and gate.json to --out.`,
+error; --retry-failed N repeats a failed run, never one with a violation). The table goes to
+stdout and gate.json to --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.baseRefSet = cmd.Flags().Changed("base-ref")
