@@ -56,7 +56,9 @@ type Locker interface {
 	Lock(ctx context.Context) (token uint64, err error)
 	// TryLock takes the lock only if it is free now.
 	TryLock(ctx context.Context) (ok bool, token uint64, err error)
-	// Unlock releases; ErrNotHeld when this locker does not hold it.
+	// Unlock releases; ErrNotHeld when this locker does not hold it. It may return before the server
+	// has processed the release (wwly pipelines it, as its client's users do), so another client's
+	// TryLock right afterwards can still find the lock held for a moment.
 	Unlock(ctx context.Context) error
 }
 
