@@ -3,6 +3,7 @@ package gate
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // BaselineResult is the outcome of CompareBaseline.
@@ -94,39 +95,39 @@ func normalize(metric string, v, floor float64) float64 {
 	return v / floor
 }
 
-// floorFor finds the tcp-echo summary for a lock cell key: same worker count if measured, else
-// the first echo cell.
+// floorFor finds the tcp-echo summary for a lock cell key: the echo cell with the same workers
+// and locks, else the same workers, else the first echo cell (with its repeats).
 func floorFor(key string, cells []Cell) (Summary, error) {
 	var echo []Cell
-	workers := -1
-	for _, c := range cells {
+	var lock *Cell
+	for i, c := range cells {
 		if c.Backend == FloorBackend && c.Skipped == "" && c.Failed == "" {
 			echo = append(echo, c)
 		}
-		if CellKey(c) == key {
-			workers = c.Workers
+		if lock == nil && CellKey(c) == key {
+			lock = &cells[i]
 		}
 	}
-	if len(echo) == 0 {
+	if len(echo) == 0 || lock == nil {
 		return Summary{}, fmt.Errorf("for %q: %w", key, ErrNoFloor)
+	}
+	pick := echo[0]
+	for _, match := range []func(Cell) bool{
+		func(c Cell) bool { return c.Workers == lock.Workers && c.Locks == lock.Locks },
+		func(c Cell) bool { return c.Workers == lock.Workers },
+	} {
+		if j := slices.IndexFunc(echo, match); j >= 0 {
+			pick = echo[j]
+			break
+		}
 	}
 	var same []Cell
 	for _, c := range echo {
-		if c.Workers == workers {
+		if CellKey(c) == CellKey(pick) {
 			same = append(same, c)
 		}
 	}
-	if len(same) == 0 {
-		same = []Cell{echo[0]}
-	}
-	// Summarize wants a lock cell; relabel the echo cells so it accepts them.
-	relabeled := make([]Cell, len(same))
-	for i, c := range same {
-		c.Backend = "floor-of " + key
-		c.Workers, c.Locks = same[0].Workers, same[0].Locks
-		relabeled[i] = c
-	}
-	sums, _, err := Summarize(relabeled)
+	sums, _, err := summarize(same, false)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -26,6 +26,11 @@ func TestCompareBaseline(t *testing.T) {
 		{"slower machine, same code", runCells(20000, 300000, 50000, 120000), Pass},
 		{"code 25% slower", runCells(32000, 187500, 100000, 60000), Regression},
 		{"code 5% slower", runCells(38000, 157500, 100000, 60000), Pass},
+		{"echo violations are expected", func() []Cell {
+			c := runCells(40000, 150000, 100000, 60000)
+			c[1].Violations = 66
+			return c
+		}(), Pass},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,6 +45,24 @@ func TestCompareBaseline(t *testing.T) {
 				t.Errorf("%d metrics", len(res.Metrics))
 			}
 		})
+	}
+}
+
+// TestFloorFor: the floor of a lock cell is the echo cell with the same workers and locks if
+// measured, else the same workers, else the first echo cell.
+func TestFloorFor(t *testing.T) {
+	echo := func(w, l int, ops float64) Cell {
+		return Cell{Backend: FloorBackend, Workers: w, Locks: l, OpsPerSec: ops}
+	}
+	cells := []Cell{
+		{Backend: "wwly", Workers: 8, Locks: 64}, {Backend: "wwly", Workers: 8, Locks: 2}, {Backend: "wwly", Workers: 64, Locks: 1},
+		echo(1, 1, 1), echo(8, 1, 81), echo(8, 64, 864), echo(8, 64, 866),
+	}
+	for key, want := range map[string]float64{"wwly W=8 L=64": 865, "wwly W=8 L=2": 81, "wwly W=64 L=1": 1} {
+		s, err := floorFor(key, cells)
+		if err != nil || s.Values[MetricOps] != want {
+			t.Errorf("%s: floor ops %v (%v), want %v", key, s.Values[MetricOps], err, want)
+		}
 	}
 }
 

@@ -74,6 +74,11 @@ type Summary struct {
 // control, which are not locks). Skipped cells are
 // left out (their reason is returned in skipped); a run with no measured lock cell is ErrNoData.
 func Summarize(cells []Cell) (sums []Summary, skipped []string, err error) {
+	return summarize(cells, true)
+}
+
+// summarize is Summarize; requireLock false accepts a run of floor cells only.
+func summarize(cells []Cell, requireLock bool) (sums []Summary, skipped []string, err error) {
 	byKey := map[string][]Cell{}
 	for _, c := range cells {
 		key := CellKey(c)
@@ -109,7 +114,7 @@ func Summarize(cells []Cell) (sums []Summary, skipped []string, err error) {
 		}
 		sums = append(sums, s)
 	}
-	if locks == 0 {
+	if locks == 0 && requireLock {
 		return nil, skipped, fmt.Errorf("no measured lock cell (skipped: %v): %w", skipped, ErrNoData)
 	}
 	sort.Slice(sums, func(i, j int) bool {

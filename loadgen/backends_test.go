@@ -167,5 +167,5 @@ func testCellOptions(t *testing.T, backend string, spec CellSpec) CellOptions {
 		}
 	})
 	return CellOptions{Spec: spec, Backend: b, Env: inst.Env(), Dir: dir, Command: testWorkerCommand,
-		Grace: 5 * time.Second}
+		Grace: 20 * time.Second} // generous: -race workers on a loaded 2-core box are slow to report
 }

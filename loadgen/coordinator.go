@@ -71,7 +71,10 @@ type CellOptions struct {
 	ServerPID int
 	// Command returns a fresh, unstarted command that runs one worker (`wwly worker`). RunCell
 	// sets its stdio, environment additions and process group.
-	Command  func() *exec.Cmd
+	Command func() *exec.Cmd
+	// Pool, when set, supplies the workers and keeps them after the cell for the next one (the
+	// caller closes it); nil means spawn for this cell and kill at its end.
+	Pool     *Pool
 	Dir      string    // scratch dir for the checker file
 	Hlog     io.Writer // receives the cell's interval log; nil for none
 	Progress Progress  // nil: silent
@@ -123,23 +126,25 @@ func RunCell(ctx context.Context, o CellOptions) Cell {
 	if prog == nil {
 		prog = nopProgress{}
 	}
-	c := &coordinator{o: o, s: s, prog: prog, cell: &cell, events: make(chan event, 1024)}
-	defer c.killAll()
+	pool := o.Pool
+	if pool == nil {
+		pool = NewPool(o.Command)
+		defer pool.Close()
+	}
+	c := &coordinator{Pool: pool, o: o, s: s, prog: prog, cell: &cell}
 	if err := c.run(ctx); err != nil {
 		cell.Failed = err.Error()
+		pool.Close() // a failed cell's workers are never reused
 	}
 	return cell
 }
 
 type coordinator struct {
+	*Pool
 	o      CellOptions
 	s      CellSpec
 	prog   Progress
 	cell   *Cell
-	procs  []*proc
-	events chan event
-	wg     sync.WaitGroup
-	pgid   int
 	ready  int
 	finals int
 
@@ -166,41 +171,61 @@ func (c *coordinator) run(ctx context.Context) error {
 	}
 	base := WorkerConfig{Backend: s.Backend, Env: c.o.Env, Names: names, Hold: s.Hold, Warmup: s.Warmup,
 		Duration: s.Duration, Rate: s.Rate, Shm: shmPath, Tokens: c.o.Backend.Tokens(), Interval: s.Interval}
-	readyLimit := 60*time.Second + time.Duration(s.Workers)*30*time.Millisecond
-	base.ConnectTimeout = readyLimit
+	base.ConnectTimeout = 60*time.Second + time.Duration(s.Workers)*30*time.Millisecond
 
-	// Spawn, a bounded number pending at a time, and wait for every READY.
-	c.prog.Phase(fmt.Sprintf("spawning %d workers", s.Workers), s.Workers)
+	// Spawn, a bounded number pending at a time, and wait for every READY — or, when the pool
+	// already holds this backend's W workers from the previous cell, hand them the new config.
+	const stallLimit = 90 * time.Second // no READY for this long: hung
+	reuse := c.backend == s.Backend && len(c.procs) == s.Workers
+	if !reuse {
+		c.Pool.Close()
+		c.backend = s.Backend
+	}
+	verb := "spawning"
+	if reuse {
+		verb = "reconfiguring"
+	}
+	c.prog.Phase(fmt.Sprintf("%s %d workers", verb, s.Workers), s.Workers)
 	t0 := time.Now()
-	// A cell is hung when no worker became ready for stallLimit (the total spawn time of
-	// thousands of workers on a loaded box has no useful bound; progress does).
-	const stallLimit = 90 * time.Second
 	readyBy := t0.Add(stallLimit)
-	for i := 0; i < s.Workers; i++ {
-		for len(c.procs)-c.ready >= maxPending {
-			before := c.ready
-			if err := c.next(ctx, readyBy, "waiting for workers to connect"); err != nil {
-				return err
-			}
-			if c.ready > before {
-				readyBy = time.Now().Add(stallLimit)
-			}
+	waitOne := func() error {
+		before := c.ready
+		if err := c.next(ctx, readyBy, "waiting for workers to connect"); err != nil {
+			return err
 		}
+		if c.ready > before {
+			readyBy = time.Now().Add(stallLimit)
+		}
+		return nil
+	}
+	for i := 0; i < s.Workers; i++ {
 		cfg := base
 		cfg.Index = i
 		cfg.Seed = s.Seed + int64(i)*0x9E3779B9
+		if reuse {
+			if err := c.configure(c.procs[i], cfg); err != nil {
+				return err
+			}
+			continue
+		}
+		for len(c.procs)-c.ready >= maxPending {
+			if err := waitOne(); err != nil {
+				return err
+			}
+		}
 		if err := c.spawn(i, cfg); err != nil {
 			return err
 		}
 	}
 	spawned := time.Now()
 	for c.ready < s.Workers {
-		if err := c.next(ctx, readyBy, "waiting for workers to connect"); err != nil {
+		if err := waitOne(); err != nil {
 			return err
 		}
 	}
 	allReady := time.Now()
 	c.cell.SpawnNs = int64(spawned.Sub(t0))
+	c.cell.WorkersReused = reuse
 
 	// Memory is sampled at the barrier: every worker is connected with its histograms allocated,
 	// and the measured window is not disturbed by reading thousands of /proc files.
@@ -316,8 +341,8 @@ func (c *coordinator) handle(ev event) error {
 	return nil
 }
 
-func (c *coordinator) spawn(i int, cfg WorkerConfig) error {
-	cmd := c.o.Command()
+func (c *Pool) spawn(i int, cfg WorkerConfig) error {
+	cmd := c.command()
 	cmd.Env = append(cmd.Environ(), "GOMAXPROCS=1", "GOGC="+workerGOGC, "GOMEMLIMIT="+workerMemLim)
 	// One process group for the cell's workers: one kill reaches them all. Pdeathsig covers a
 	// coordinator that dies without cleaning up.
@@ -342,16 +367,22 @@ func (c *coordinator) spawn(i int, cfg WorkerConfig) error {
 	c.procs = append(c.procs, p)
 	c.wg.Add(1)
 	go c.readWorker(i, stdout)
+	return c.configure(p, cfg)
+}
+
+// configure sends a worker the config of its next cell and forgets its last one.
+func (c *Pool) configure(p *proc, cfg WorkerConfig) error {
+	p.ready, p.final = false, nil
 	line, _ := json.Marshal(cfg)
-	if _, err := stdin.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("%w: worker %d: send config: %w", ErrCell, i, err)
+	if _, err := p.stdin.Write(append(line, '\n')); err != nil {
+		return fmt.Errorf("%w: worker %d: send config: %w%s", ErrCell, p.idx, err, p.stderrNote())
 	}
 	return nil
 }
 
 // readWorker turns one worker's stdout into events until EOF. Sends block when the coordinator
 // is busy; they never outlive killAll, which drains the channel until every reader is done.
-func (c *coordinator) readWorker(i int, r io.Reader) {
+func (c *Pool) readWorker(i int, r io.Reader) {
 	defer c.wg.Done()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
@@ -366,9 +397,37 @@ func (c *coordinator) readWorker(i int, r io.Reader) {
 	c.events <- event{idx: i, eof: true, err: sc.Err()}
 }
 
+// Pool is a set of running worker processes of one backend, kept across the cells that have
+// the same worker count so thousands of processes are not respawned for every cell. The zero
+// value is not usable; make one with NewPool. A Pool is used by one goroutine at a time (the
+// cell running on it); Close must be called when done with it.
+type Pool struct {
+	command func() *exec.Cmd
+	backend string // backend the workers are connected to
+	procs   []*proc
+	events  chan event
+	wg      sync.WaitGroup // stdout readers
+	pgid    int
+}
+
+// NewPool returns an empty pool that starts workers with command.
+func NewPool(command func() *exec.Cmd) *Pool {
+	return &Pool{command: command, events: make(chan event, 1024)}
+}
+
+// Close kills and reaps every worker and empties the pool (it can be filled again).
+func (c *Pool) Close() {
+	if c == nil || len(c.procs) == 0 {
+		return
+	}
+	c.killAll()
+	c.procs, c.pgid, c.backend = nil, 0, ""
+	c.events = make(chan event, 1024)
+}
+
 // killAll ends every worker: close stdin (asks them to stop), a short wait, then SIGKILL to the
-// group and to each pid, then reap. Safe to call once, at the end of RunCell.
-func (c *coordinator) killAll() {
+// group and to each pid, then reap.
+func (c *Pool) killAll() {
 	for _, p := range c.procs {
 		_ = p.stdin.Close()
 	}
@@ -392,7 +451,7 @@ drain:
 	}
 }
 
-func (c *coordinator) signalAll() {
+func (c *Pool) signalAll() {
 	if c.pgid > 0 {
 		_ = syscall.Kill(-c.pgid, syscall.SIGKILL)
 	}

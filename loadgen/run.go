@@ -184,9 +184,18 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			rep.Logf("%s: stop: %v", name, err)
 		}
 	}()
+	// Cells with the same worker count run on the same worker processes: spawning thousands of
+	// processes costs far more than a cell's window on a small box.
+	var pool *Pool
+	curW := 0
+	defer func() { pool.Close() }()
 	each(func(w, l, r int) {
 		if ctx.Err() != nil {
 			return
+		}
+		if w != curW {
+			pool.Close()
+			pool, curW = NewPool(o.WorkerCommand), w
 		}
 		*index++
 		spec := CellSpec{Backend: name, Workers: w, Locks: l, Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(),
@@ -204,7 +213,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		prog := rep.Cell(label)
 		cell := RunCell(ctx, CellOptions{Spec: spec, Backend: b, Env: inst.Env(), ServerPID: inst.ServerPID(),
-			Command: o.WorkerCommand, Dir: dir, Hlog: f, Progress: prog})
+			Command: o.WorkerCommand, Pool: pool, Dir: dir, Hlog: f, Progress: prog})
 		prog.Done()
 		_ = f.Close()
 		cell.Hlog = hlogRel
@@ -231,6 +240,9 @@ func cellLine(label string, c *Cell, exclusive bool) string {
 		label, FormatCount(c.OpsPerSec), FormatNs(c.Latency.P50), FormatNs(c.Latency.P99), FormatNs(c.Latency.Max),
 		c.Jain, c.Violations, c.Errors, time.Duration(c.SpawnNs).Round(time.Millisecond),
 		time.Duration(c.BarrierNs).Round(time.Millisecond), FormatBytes(c.WorkerRSSBytes), FormatBytes(c.WorkerPSSBytes))
+	if c.WorkersReused {
+		s += " (workers reused from the previous cell)"
+	}
 	if c.ServerRSSBytes > 0 {
 		s += ", server rss " + FormatBytes(c.ServerRSSBytes)
 	}

@@ -104,7 +104,10 @@ type Cell struct {
 	// ConnectRetries counts Connect calls workers had to repeat before they were ready.
 	ConnectRetries int64 `json:"connect_retries,omitempty"`
 	SpawnNs        int64 `json:"spawn_ns"`
-	BarrierNs      int64 `json:"barrier_ns"`
+	// WorkersReused: this cell ran on the previous cell's worker processes (SpawnNs is then the
+	// time to hand them the new config).
+	WorkersReused bool  `json:"workers_reused,omitempty"`
+	BarrierNs     int64 `json:"barrier_ns"`
 	// StartSkewNs is the spread of the workers' actual start instants (last minus first).
 	StartSkewNs int64 `json:"start_skew_ns,omitempty"`
 

@@ -27,10 +27,12 @@ var ErrWorker = errors.New("loadgen: worker")
 // grace period unnoticed.
 const unlockTimeout = 10 * time.Second
 
-// RunWorker is the body of `wwly worker`: it reads its config from in, connects, says ready on
-// out, waits at the start barrier (see Witness.Release), runs warm-up and the measured window, and reports. It returns
-// when done, when in closes early (the coordinator gave up), or on a setup error (which it also
-// reports on out as an "error" message).
+// RunWorker is the body of `wwly worker`: it reads a config line from in, connects, says ready
+// on out, waits at the start barrier (see Witness.Release), runs warm-up and the measured window,
+// and reports. Then it reads the next config line and runs that cell too, on the same connection
+// (the coordinator reuses workers across cells with the same backend and worker count). It
+// returns nil when in closes between cells, an error when in closes during a cell (the
+// coordinator gave up) or on a setup error, which it also reports on out as an "error" message.
 func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) (err error) {
 	enc := json.NewEncoder(out)
 	defer func() {
@@ -38,19 +40,69 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) 
 			_ = enc.Encode(Message{Type: MsgError, Err: err.Error()})
 		}
 	}()
-	rd := bufio.NewReaderSize(in, 64<<10)
-	line, err := readLine(rd)
-	if err != nil {
-		return fmt.Errorf("%w: read config: %w", ErrWorker, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// stdin closing means the coordinator is done with us, or gone: cancel whatever runs.
+	lines := make(chan []byte)
+	go func() {
+		defer close(lines)
+		defer cancel()
+		rd := bufio.NewReaderSize(in, 64<<10)
+		for {
+			line, err := readLine(rd)
+			if err != nil {
+				return
+			}
+			select {
+			case lines <- append([]byte(nil), line...):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+
+	var (
+		cl      bench.Client
+		backend string
+	)
+	defer func() {
+		if cl != nil {
+			_ = cl.Close()
+		}
+	}()
+	for cell := 0; ; cell++ {
+		line, ok := <-lines
+		if !ok {
+			if cell == 0 {
+				return fmt.Errorf("%w: stdin closed before a config arrived", ErrWorker)
+			}
+			return nil
+		}
+		cfg, err := DecodeConfig(line)
+		if err != nil {
+			return err
+		}
+		retries := 0
+		if cl == nil {
+			b, err := lookup(cfg.Backend)
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrWorker, err)
+			}
+			if cl, retries, err = connect(ctx, b, cfg); err != nil {
+				return err
+			}
+			backend = cfg.Backend
+		} else if cfg.Backend != backend {
+			return fmt.Errorf("%w: connected to %s, asked to run %s", ErrWorker, backend, cfg.Backend)
+		}
+		if err := runCell(ctx, cfg, cl, retries, enc); err != nil {
+			return err
+		}
 	}
-	cfg, err := DecodeConfig(line)
-	if err != nil {
-		return err
-	}
-	b, err := lookup(cfg.Backend)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrWorker, err)
-	}
+}
+
+// runCell runs one cell on an open client: checker, lockers, READY, barrier, loop, final.
+func runCell(ctx context.Context, cfg WorkerConfig, cl bench.Client, retries int, enc *json.Encoder) error {
 	w, err := OpenWitness(cfg.Shm)
 	if err != nil {
 		return err
@@ -59,41 +111,30 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) 
 	if w.Slots() < len(cfg.Names) {
 		return fmt.Errorf("%w: %d names but the checker has %d slots", ErrWorker, len(cfg.Names), w.Slots())
 	}
-	cl, retries, err := connect(ctx, b, cfg)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
 	lockers := make([]bench.Locker, len(cfg.Names))
 	for i, n := range cfg.Names {
 		if lockers[i], err = cl.Locker(n); err != nil {
 			return fmt.Errorf("%w: locker %q: %w", ErrWorker, n, err)
 		}
 	}
+	l := &loop{cfg: cfg, w: w, lockers: lockers, enc: enc}
+	l.allocate() // before READY: the memory sampled at the barrier includes the histograms
 	if err := enc.Encode(Message{Type: MsgReady, Retries: retries}); err != nil {
 		return fmt.Errorf("%w: say ready: %w", ErrWorker, err)
 	}
-	// From here on, stdin closing means the coordinator wants us gone: cancel the run.
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		_, _ = io.Copy(io.Discard, rd)
-		cancel()
-	}()
 	// The start barrier is a futex in the checker file: the coordinator publishes one
 	// wall-clock instant and wakes everyone at once; each worker then sleeps until that instant.
-	startAt, err := w.WaitStart(runCtx)
+	startAt, err := w.WaitStart(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: stopped at the start barrier: %w", ErrWorker, err)
 	}
 	if d := time.Until(startAt); d > 0 {
-		sleepCtx(runCtx, d)
-		if runCtx.Err() != nil {
+		sleepCtx(ctx, d)
+		if ctx.Err() != nil {
 			return fmt.Errorf("%w: stopped before start", ErrWorker)
 		}
 	}
-	l := &loop{cfg: cfg, w: w, lockers: lockers, enc: enc}
-	return l.run(runCtx)
+	return l.run(ctx)
 }
 
 // connect retries Connect with backoff until cfg.ConnectTimeout: with thousands of processes
@@ -149,12 +190,15 @@ type loop struct {
 	curOps                    int64
 }
 
-func (l *loop) run(ctx context.Context) error {
-	cfg := l.cfg
+func (l *loop) allocate() {
 	l.acquire, l.holdRel, l.cycle, l.interval = NewHistogram(), NewHistogram(), NewHistogram(), NewHistogram()
-	if cfg.Rate > 0 {
+	if l.cfg.Rate > 0 {
 		l.uncorrected = NewHistogram()
 	}
+}
+
+func (l *loop) run(ctx context.Context) error {
+	cfg := l.cfg
 	base := time.Now()
 	l.started = base.UnixNano()
 	measureAt := base.Add(cfg.Warmup)

@@ -46,7 +46,10 @@ if ! (cd "$tmp/base-src" && "$GO" build -o "$tmp/wwly-base" ./cmd/wwly) >"$tmp/b
 fi
 # A base whose bench cannot write a run directory (before the harness existed) has nothing to
 # compare against; find that out from its help rather than from a failed run.
-if ! "$tmp/wwly-base" bench --help 2>/dev/null | grep -q -- '--out'; then
+# (Read the help into a variable first: with pipefail, grep -q closing the pipe early would
+# make the pipeline fail.)
+base_help=$("$tmp/wwly-base" bench --help 2>/dev/null || true)
+if ! grep -q -- '--out' <<<"$base_help"; then
 	skip "$ref's \`wwly bench\` has no --out (no harness to compare against yet)"
 fi
 

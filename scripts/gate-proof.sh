@@ -13,7 +13,7 @@
 # (--flush-interval=15us: measured +15..28% under load on this box), SCENARIO (bench/scenarios/gate.yaml), OUT
 # (results/gate-proof/<UTC time>), PHASES ("aa slow"), CALIBRATE=1 (only run one --no-rerun gate
 # with SLOW_ARGS and print the slowdown it measures), GATE_ARGS (extra gate flags; default
-# "--retry-failed 1").
+# "--retry-failed 1"), SEED_BASE (0; added to each gate's seed, to extend a measurement).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin/wwly}
@@ -67,7 +67,7 @@ for phase in $PHASES; do
 		[ "$phase" = slow ] && args=(--cand-bin "$BIN" --cand-server-args "$SLOW_ARGS")
 		t0=$(date +%s)
 		# shellcheck disable=SC2086
-		"$BIN" gate "${args[@]}" --scenario "$SCENARIO" --out "$d" --seed "$((1000 * i + ${#phase}))" \
+		"$BIN" gate "${args[@]}" --scenario "$SCENARIO" --out "$d" --seed "$((${SEED_BASE:-0} + 1000 * i + ${#phase}))" \
 			"${pairs[@]}" ${GATE_ARGS:-} >"$d.log" 2>&1
 		code=$?
 		case $code in

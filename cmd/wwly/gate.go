@@ -97,6 +97,8 @@ Base and candidate:
   --cand-server-args          configurations
   --baseline DIR              one candidate run (--run DIR, or run now) against a committed
                               baseline run, normalized by each run's tcp-echo floor; no p-value
+                              (one run each gives no noise estimate): use --repeat N (medians)
+                              and a wider --threshold on a busy machine
 
 Exit status: 0 pass, 1 regression, 2 error (a failed cell or a mutual-exclusion violation is an
 error; --retry-failed N repeats a failed run, never one with a violation). The table goes to
