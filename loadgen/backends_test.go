@@ -3,6 +3,7 @@ package loadgen
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,8 @@ func testLookup(name string) (bench.Backend, error) {
 		return fileBackend{name: name, crash: true}, nil
 	case "thang":
 		return fileBackend{name: name, hang: true}, nil
+	case "tfail":
+		return fileBackend{name: name, fail: true}, nil
 	}
 	return nil, fmt.Errorf("no test backend %q", name)
 }
@@ -55,6 +58,7 @@ func testLookup(name string) (bench.Backend, error) {
 type fileBackend struct {
 	name                                  string
 	tokens, stuckToken, none, crash, hang bool
+	fail                                  bool // every Lock returns an error
 }
 
 func (b fileBackend) Name() string    { return b.name }
@@ -111,6 +115,8 @@ func (l *fileLocker) Lock(ctx context.Context) (uint64, error) {
 		os.Exit(3)
 	case l.b.hang:
 		select {} // ignores ctx: a broken backend
+	case l.b.fail:
+		return 0, errors.New("test backend refuses every lock")
 	}
 	if err := unix.Flock(int(l.f.Fd()), unix.LOCK_EX); err != nil {
 		return 0, err

@@ -152,6 +152,11 @@ type coordinator struct {
 	intervals map[int][]string // encoded interval histograms by second
 }
 
+// maxReuseWorkers bounds worker reuse across cells: at W=2000 handing 2000 reused workers their
+// next config took seconds, their start skew reached 8.5 s and their sessions timed out (every op
+// failed), while fresh workers ran clean. Above this, each cell spawns its own.
+const maxReuseWorkers = 1000
+
 func (c *coordinator) run(ctx context.Context) error {
 	s := c.s
 	if err := ensureFiles(3*s.Workers + 64); err != nil {
@@ -176,7 +181,7 @@ func (c *coordinator) run(ctx context.Context) error {
 	// Spawn, a bounded number pending at a time, and wait for every READY — or, when the pool
 	// already holds this backend's W workers from the previous cell, hand them the new config.
 	const stallLimit = 90 * time.Second // no READY for this long: hung
-	reuse := c.backend == s.Backend && len(c.procs) == s.Workers
+	reuse := c.backend == s.Backend && len(c.procs) == s.Workers && s.Workers <= maxReuseWorkers
 	if !reuse {
 		c.Pool.Close()
 		c.backend = s.Backend
@@ -594,6 +599,11 @@ func (c *coordinator) finish(w *Witness, measureAt, end time.Time) error {
 	if cell.Violations > 0 && c.o.Backend.Exclusive() {
 		return fmt.Errorf("%w: MUTUAL EXCLUSION VIOLATED: %d violations (witness %d, token %d, lost updates %d of %d ops)",
 			ErrCell, cell.Violations, r.Witness, r.Token, cell.ViolationKinds.LostUpdates, totalOps)
+	}
+	// Every op failing is a broken run, not a slow backend (a slow one shows 0 ops and 0 errors).
+	if cell.Ops == 0 && cell.Errors > 0 {
+		return fmt.Errorf("%w: no progress: 0 ops in the measured window, %d errors; first: %s",
+			ErrCell, cell.Errors, cell.FirstError)
 	}
 	return nil
 }

@@ -108,6 +108,7 @@ func TestRunCellFailures(t *testing.T) {
 		{backend: "tbadtoken", want: "MUTUAL EXCLUSION VIOLATED"},
 		{backend: "tcrash", want: "boom: test backend crashes on purpose"},
 		{backend: "thang", want: "still silent"},
+		{backend: "tfail", want: "no progress: 0 ops"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.backend, func(t *testing.T) {
