@@ -147,17 +147,54 @@ func unlockOrFail(ctx context.Context, t testing.TB, l bench.Locker) {
 	}
 }
 
+// witness watches the critical sections of concurrent holders of one name: nobody may be
+// inside with another, and the tokens recorded in hold order must rise. Safe for concurrent use.
+type witness struct {
+	inside     atomic.Int32
+	violations atomic.Int64
+	mu         sync.Mutex
+	history    []uint64 // mu guards; tokens in hold order
+}
+
+// enter is called right after a Lock succeeded with token tok.
+func (w *witness) enter(tok uint64) {
+	if w.inside.Add(1) != 1 {
+		w.violations.Add(1)
+	}
+	w.mu.Lock()
+	w.history = append(w.history, tok)
+	w.mu.Unlock()
+}
+
+// exit is called right before Unlock.
+func (w *witness) exit() { w.inside.Add(-1) }
+
+// check collects one result per goroutine from errc and reports overlaps and falling tokens.
+func (w *witness) check(t *testing.T, b bench.Backend, errc <-chan error, goroutines int) {
+	t.Helper()
+	for range goroutines {
+		if err := <-errc; err != nil {
+			t.Error(err)
+		}
+	}
+	if v := w.violations.Load(); v != 0 {
+		t.Errorf("%d holds overlapped another hold (mutual exclusion broken)", v)
+	}
+	if b.Tokens() {
+		if err := CheckTokens(w.history); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // testExclusion runs Clients goroutines, each with its own Client, taking one name in turn. In
 // the critical section each checks nobody else is inside and records its token; the recorded
 // history must show rising tokens in the order the holds happened.
 func testExclusion(ctx context.Context, t *testing.T, b bench.Backend, env bench.Env, budget Budget) {
 	name := uniqueName(t)
 	var (
-		inside     atomic.Int32
-		violations atomic.Int64
-		ops        atomic.Int64
-		mu         sync.Mutex
-		history    []uint64 // mu guards; tokens in hold order
+		w   witness
+		ops atomic.Int64
 	)
 	clients := make([]bench.Client, budget.Clients)
 	for i := range clients {
@@ -179,13 +216,8 @@ func testExclusion(ctx context.Context, t *testing.T, b bench.Backend, env bench
 					errc <- fmt.Errorf("Lock: %w", err)
 					return
 				}
-				if inside.Add(1) != 1 {
-					violations.Add(1)
-				}
-				mu.Lock()
-				history = append(history, tok)
-				mu.Unlock()
-				inside.Add(-1)
+				w.enter(tok)
+				w.exit()
 				if err := l.Unlock(ctx); err != nil {
 					errc <- fmt.Errorf("Unlock: %w", err)
 					return
@@ -196,23 +228,11 @@ func testExclusion(ctx context.Context, t *testing.T, b bench.Backend, env bench
 		}()
 	}
 	wg.Wait()
-	for range clients {
-		if err := <-errc; err != nil {
-			t.Error(err)
-		}
-	}
-	if v := violations.Load(); v != 0 {
-		t.Errorf("%d holds overlapped another hold (mutual exclusion broken)", v)
-	}
+	w.check(t, b, errc, len(clients))
 	if n := ops.Load(); n < int64(budget.MinOps) {
 		t.Errorf("only %d lock cycles in %v (want ≥ %d)", n, budget.Window, budget.MinOps)
 	}
 	t.Logf("%s: %d cycles by %d clients", b.Name(), ops.Load(), budget.Clients)
-	if b.Tokens() {
-		if err := CheckTokens(history); err != nil {
-			t.Error(err)
-		}
-	}
 }
 
 // testTimeoutsUnderContention mixes waiters that give up after a few milliseconds with waiters
@@ -221,12 +241,9 @@ func testExclusion(ctx context.Context, t *testing.T, b bench.Backend, env bench
 func testTimeoutsUnderContention(ctx context.Context, t *testing.T, b bench.Backend, env bench.Env, budget Budget) {
 	name := uniqueName(t)
 	var (
-		inside     atomic.Int32
-		violations atomic.Int64
-		held       atomic.Int64
-		timeouts   atomic.Int64
-		mu         sync.Mutex
-		history    []uint64 // mu guards
+		w        witness
+		held     atomic.Int64
+		timeouts atomic.Int64
 	)
 	n := max(budget.Clients, 2)
 	lockers := make([]bench.Locker, n)
@@ -257,14 +274,9 @@ func testTimeoutsUnderContention(ctx context.Context, t *testing.T, b bench.Back
 					errc <- fmt.Errorf("Lock: %w", err)
 					return
 				}
-				if inside.Add(1) != 1 {
-					violations.Add(1)
-				}
-				mu.Lock()
-				history = append(history, tok)
-				mu.Unlock()
+				w.enter(tok)
 				time.Sleep(200 * time.Microsecond) // hold long enough for the impatient to give up
-				inside.Add(-1)
+				w.exit()
 				held.Add(1)
 				if err := l.Unlock(ctx); err != nil {
 					errc <- fmt.Errorf("Unlock: %w", err)
@@ -275,23 +287,11 @@ func testTimeoutsUnderContention(ctx context.Context, t *testing.T, b bench.Back
 		}()
 	}
 	wg.Wait()
-	for range lockers {
-		if err := <-errc; err != nil {
-			t.Error(err)
-		}
-	}
-	if v := violations.Load(); v != 0 {
-		t.Errorf("%d holds overlapped another hold (mutual exclusion broken)", v)
-	}
+	w.check(t, b, errc, len(lockers))
 	if held.Load() == 0 {
 		t.Errorf("no holds in %v", budget.Window)
 	}
 	t.Logf("%s: %d holds, %d timed-out waits", b.Name(), held.Load(), timeouts.Load())
-	if b.Tokens() {
-		if err := CheckTokens(history); err != nil {
-			t.Error(err)
-		}
-	}
 	// Nothing is left stuck for good: a fresh client takes the lock.
 	l := locker(t, connect(ctx, t, b, env), name)
 	lctx, cancel := context.WithTimeout(ctx, staleTimeout)

@@ -253,50 +253,36 @@ func gateDo(ctx context.Context, o *gateOptions, rep *gate.Report, stdout, stder
 // gateBinaries resolves (building when needed) the base and candidate binaries. Built binaries
 // and exported sources live in a temporary directory that cleanup removes; cleanup is never nil.
 func gateBinaries(ctx context.Context, o *gateOptions, self string, stdout io.Writer) (baseBin, candBin string, cleanup func(), err error) {
-	var tmp string
-	cleanup = func() {
-		if tmp != "" {
-			os.RemoveAll(tmp)
+	cleanup = func() {}
+	candBin, baseBin = o.candBin, o.baseBin
+	if o.configMode && !o.baseRefSet {
+		// One binary, two server configurations: both arms default to this binary.
+		if candBin == "" {
+			candBin = self
+		}
+		if baseBin == "" {
+			baseBin = candBin
 		}
 	}
-	mkTmp := func() (string, error) {
-		if tmp != "" {
-			return tmp, nil
-		}
-		dir, err := os.MkdirTemp("", "wwly-gate-")
-		if err != nil {
-			return "", fmt.Errorf("gate: %w", err)
-		}
-		tmp = dir
-		return tmp, nil
+	if candBin != "" && baseBin != "" {
+		return baseBin, candBin, cleanup, nil
 	}
-	candBin = o.candBin
-	if candBin == "" && o.configMode && !o.baseRefSet {
-		candBin = self
+	tmp, err := os.MkdirTemp("", "wwly-gate-")
+	if err != nil {
+		return "", "", cleanup, fmt.Errorf("gate: %w", err)
 	}
+	cleanup = func() { os.RemoveAll(tmp) }
 	if candBin == "" {
-		dir, err := mkTmp()
-		if err != nil {
-			return "", "", cleanup, err
-		}
-		candBin = filepath.Join(dir, "wwly-cand")
+		candBin = filepath.Join(tmp, "wwly-cand")
 		fmt.Fprintf(stdout, "gate: building the working tree %s -> %s\n", o.repo, candBin)
 		if err := gate.BuildTree(ctx, o.repo, candBin); err != nil {
 			return "", "", cleanup, err
 		}
 	}
-	baseBin = o.baseBin
-	if baseBin == "" && o.configMode && !o.baseRefSet {
-		baseBin = candBin
-	}
 	if baseBin == "" {
-		dir, err := mkTmp()
-		if err != nil {
-			return "", "", cleanup, err
-		}
-		baseBin = filepath.Join(dir, "wwly-base")
+		baseBin = filepath.Join(tmp, "wwly-base")
 		fmt.Fprintf(stdout, "gate: building %s of %s -> %s\n", o.baseRef, o.repo, baseBin)
-		if err := gate.BuildRef(ctx, o.repo, o.baseRef, dir, baseBin); err != nil {
+		if err := gate.BuildRef(ctx, o.repo, o.baseRef, tmp, baseBin); err != nil {
 			return "", "", cleanup, err
 		}
 	}
