@@ -200,7 +200,8 @@ func collect(m machine, now int64) []LockStatus {
 
 // runDiff drives a fresh Engine and Model with the choices of c and returns the first divergence.
 func runDiff(c chooser) error {
-	cfg := Config{QueueCap: 1 + c.intn(2), MaxWaiters: 3 + c.intn(3), MaxName: 4, Epoch: uint32(c.intn(3))}
+	cfg := Config{QueueCap: 1 + c.intn(2), MaxWaiters: 3 + c.intn(3), MaxName: 4, Epoch: uint32(c.intn(3)),
+		MaxHolds: c.intn(5)} // 0 (the default) or a cap of 1..4 that the generated ops reach
 	e, err := New(cfg)
 	if err != nil {
 		return err

@@ -67,6 +67,9 @@ var (
 	ErrCancelled  = errors.New("engine: acquire cancelled")
 	ErrDuplicate  = errors.New("engine: request id already waiting")
 	ErrNameLength = errors.New("engine: bad lock name length")
+	// ErrTooManyHolds: the session already holds or waits for Config.MaxHolds locks. It bounds
+	// what one connection can pin in memory (and what closing it costs the loop).
+	ErrTooManyHolds = errors.New("engine: too many locks held or awaited by the session")
 )
 
 // ErrConfig is wrapped by every error of Config.Validate and New.
@@ -81,6 +84,9 @@ const MaxEpoch = 1<<(64-CounterBits) - 1
 
 const counterMask = 1<<CounterBits - 1
 
+// DefaultMaxHolds is the per-session bound on holds plus waits when Config.MaxHolds is 0.
+const DefaultMaxHolds = 1 << 16
+
 // Config tunes an Engine. Use DefaultConfig and change what you need.
 type Config struct {
 	// QueueCap is the initial capacity of a name's waiter ring buffer; it grows by doubling.
@@ -89,6 +95,9 @@ type Config struct {
 	MaxWaiters int
 	// MaxName bounds the length of a lock name in bytes.
 	MaxName int
+	// MaxHolds bounds the locks one session holds plus the acquires it has waiting; an acquire
+	// beyond it fails with ErrTooManyHolds. 0 means DefaultMaxHolds.
+	MaxHolds int
 	// Epoch is the high part of every fencing token (token = Epoch<<40 | counter).
 	// The transport persists it and bumps it at each start so tokens rise across restarts.
 	Epoch uint32
@@ -96,7 +105,7 @@ type Config struct {
 
 // DefaultConfig returns a fresh Config with the defaults.
 func DefaultConfig() Config {
-	return Config{QueueCap: 8, MaxWaiters: 1 << 16, MaxName: 256, Epoch: 1}
+	return Config{QueueCap: 8, MaxWaiters: 1 << 16, MaxName: 256, MaxHolds: DefaultMaxHolds, Epoch: 1}
 }
 
 // Validate reports the first invalid setting, wrapping ErrConfig.
@@ -110,6 +119,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: QueueCap %d exceeds MaxWaiters %d", ErrConfig, c.QueueCap, c.MaxWaiters)
 	case c.MaxWaiters > 1<<30:
 		return fmt.Errorf("%w: MaxWaiters %d exceeds %d", ErrConfig, c.MaxWaiters, 1<<30)
+	case c.MaxHolds < 0:
+		return fmt.Errorf("%w: MaxHolds %d must be at least 0 (0 = %d)", ErrConfig, c.MaxHolds, DefaultMaxHolds)
 	case c.MaxName < 1:
 		return fmt.Errorf("%w: MaxName %d must be at least 1", ErrConfig, c.MaxName)
 	case c.Epoch > MaxEpoch:
@@ -117,6 +128,14 @@ func (c Config) Validate() error {
 			ErrConfig, c.Epoch, MaxEpoch, CounterBits)
 	}
 	return nil
+}
+
+// maxHolds is the effective MaxHolds.
+func (c Config) maxHolds() int {
+	if c.MaxHolds == 0 {
+		return DefaultMaxHolds
+	}
+	return c.MaxHolds
 }
 
 // Kind says what an Event reports.
@@ -212,6 +231,7 @@ type Engine struct {
 	counter uint64 // last counter issued in epoch
 	seq     uint64 // arming sequence of timers: tie-break for equal deadlines
 
+	maxHolds  int // Config.maxHolds()
 	ringCap   int // initial ring capacity (QueueCap rounded up to a power of two)
 	ringLimit int // ring capacity beyond which the ring compacts instead of growing
 
@@ -236,6 +256,7 @@ func New(cfg Config) (*Engine, error) {
 		sessions:  make(map[SessionID]*session),
 		waiting:   make(map[waitKey]*waiter),
 		epoch:     uint64(cfg.Epoch),
+		maxHolds:  cfg.maxHolds(),
 		ringCap:   ceilPow2(cfg.QueueCap),
 		ringLimit: ceilPow2(cfg.MaxWaiters),
 	}, nil
@@ -244,7 +265,8 @@ func New(cfg Config) (*Engine, error) {
 // Acquire asks for name on behalf of (s, req). wait is how long to queue: 0 = try-lock, <0 = forever.
 // ttl > 0 gives the holder a lease that must be renewed before it runs out; it starts at grant time.
 // Emits Granted now, or later Granted / Failed(ErrTimeout, ErrCancelled), or
-// Failed(ErrQueueFull, ErrDuplicate, ErrNameLength, ErrTimeout for a busy try-lock) now.
+// Failed(ErrQueueFull, ErrDuplicate, ErrNameLength, ErrTooManyHolds, ErrTimeout for a busy try-lock) now.
+// The checks run in that order: name length, duplicate id, hold cap, then the lock's state.
 // A session acquiring a name it holds queues behind itself (the lock is not reentrant).
 // req need only be unique among s's waiting acquires: it names the wait for Cancel, and
 // comes back as Req in the Granted and, for a lease, the Lost event.
@@ -258,10 +280,15 @@ func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, 
 		e.emit(Failed, s, req, 0, name, ErrDuplicate)
 		return
 	}
+	sess := e.sessions[s] // nil for a session with nothing held or awaited
+	if sess != nil && sess.n >= e.maxHolds {
+		e.emit(Failed, s, req, 0, name, ErrTooManyHolds)
+		return
+	}
 	h := hashName(e, name)
 	l := e.find(h, name)
 	if l == nil || l.holder == nil { // free (unknown or idle): a live lock always has a holder
-		e.grant(now, e.newLock(h, name, l), e.session(s), req, ttl)
+		e.grant(now, e.newLock(h, name, l), e.revive(sess, s), req, ttl)
 		return
 	}
 	if wait == 0 {
@@ -272,7 +299,7 @@ func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, 
 		e.emit(Failed, s, req, 0, name, ErrQueueFull)
 		return
 	}
-	e.enqueue(now, l, e.session(s), req, wait, ttl)
+	e.enqueue(now, l, e.revive(sess, s), req, wait, ttl)
 }
 
 // Release frees name if s holds it under token: Done(req), and the next waiter (FIFO) is Granted.

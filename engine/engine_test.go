@@ -147,6 +147,13 @@ func sameEvents(a, b []Event) bool {
 
 const forever = -1
 
+// capped is DefaultConfig with a per-session hold cap of n.
+func capped(n int) Config {
+	c := DefaultConfig()
+	c.MaxHolds = n
+	return c
+}
+
 func TestRules(t *testing.T) {
 	small := DefaultConfig()
 	small.MaxWaiters, small.QueueCap, small.MaxName = 2, 1, 4
@@ -206,6 +213,21 @@ func TestRules(t *testing.T) {
 			acq(0, 1, 2, "abcde", forever, 0, failed(1, 2, "", ErrNameLength)),
 			acq(0, 1, 3, "abcd", forever, 0, granted(1, 3, tk(1), "abcd")),
 			rel(0, 1, 4, "abcde", tk(1), failed(1, 4, "abcde", ErrNotHeld)),
+		}},
+		{name: "hold cap counts holds and waits, and frees up as they end", cfg: capped(2), steps: []step{
+			acq(0, 1, 1, "a", forever, 0, granted(1, 1, tk(1), "a")),
+			acq(0, 2, 1, "b", forever, 0, granted(2, 1, tk(2), "b")),
+			acq(0, 1, 2, "b", forever, 0), // one hold + one wait: at the cap
+			acq(0, 1, 3, "c", forever, 0, failed(1, 3, "c", ErrTooManyHolds)),
+			acq(0, 1, 4, "a", 0, 0, failed(1, 4, "a", ErrTooManyHolds)), // the cap comes before busy
+			acq(0, 1, 2, "c", 0, 0, failed(1, 2, "c", ErrDuplicate)),    // and after the duplicate check
+			acq(0, 3, 1, "c", forever, 0, granted(3, 1, tk(3), "c")),    // other sessions are not limited
+			cancel(0, 1, 5, 2, failed(1, 2, "b", ErrCancelled), done(1, 5, 0, "")),
+			acq(0, 1, 6, "d", forever, 0, granted(1, 6, tk(4), "d")),
+			rel(0, 1, 7, "a", tk(1), done(1, 7, tk(1), "a")),
+			acq(0, 1, 8, "e", 0, 0, granted(1, 8, tk(5), "e")),
+			closeS(0, 1),
+			acq(0, 1, 9, "f", 0, 0, granted(1, 9, tk(6), "f")), // a closed session's count is gone
 		}},
 		{name: "queue full", cfg: small, steps: []step{
 			acq(0, 1, 1, "a", forever, 0, granted(1, 1, tk(1), "a")),
@@ -422,6 +444,8 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.MaxWaiters = 0 }, "MaxWaiters"},
 		{func(c *Config) { c.QueueCap = c.MaxWaiters + 1 }, "exceeds MaxWaiters"},
 		{func(c *Config) { c.MaxName = 0 }, "MaxName"},
+		{func(c *Config) { c.MaxHolds = 0 }, ""},
+		{func(c *Config) { c.MaxHolds = -1 }, "MaxHolds"},
 		{func(c *Config) { c.Epoch = MaxEpoch }, ""},
 		{func(c *Config) { c.Epoch = MaxEpoch + 1 }, "Epoch"},
 	}

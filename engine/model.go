@@ -116,6 +116,10 @@ func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, t
 		m.emit(Failed, s, req, 0, name, ErrDuplicate)
 		return
 	}
+	if m.holds(s) >= m.cfg.maxHolds() {
+		m.emit(Failed, s, req, 0, name, ErrTooManyHolds)
+		return
+	}
 	n := string(name)
 	l := m.locks[n]
 	switch {
@@ -135,6 +139,22 @@ func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, t
 		}
 		l.waiters = append(l.waiters, w)
 	}
+}
+
+// holds counts the locks s holds plus its waiting acquires.
+func (m *Model) holds(s SessionID) int {
+	n := 0
+	for _, l := range m.locks {
+		if l.holder == s {
+			n++
+		}
+		for _, w := range l.waiters {
+			if w.s == s {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func (m *Model) held(s SessionID, name []byte, token uint64) *modelLock {

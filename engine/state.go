@@ -54,6 +54,7 @@ type waiter struct {
 // session is a client session with something held or awaited; freed when it has neither.
 type session struct {
 	id                 SessionID
+	n                  int // locks held + waits queued; bounded by Config.MaxHolds
 	heldHead, heldTail *lockState
 	waitHead, waitTail *waiter
 }
@@ -184,14 +185,16 @@ func (e *Engine) evictLock(l *lockState) {
 // --- sessions ---------------------------------------------------------------
 
 // session returns the state of id, creating it (or reviving the idle one) as needed.
-func (e *Engine) session(id SessionID) *session {
-	if s := e.sessions[id]; s != nil {
+func (e *Engine) session(id SessionID) *session { return e.revive(e.sessions[id], id) }
+
+// revive is session for a caller that already looked id up: s is e.sessions[id], maybe nil.
+func (e *Engine) revive(s *session, id SessionID) *session {
+	if s != nil {
 		if s == e.idleSess {
 			e.idleSess = nil
 		}
 		return s
 	}
-	var s *session
 	if n := len(e.freeSessions); n > 0 {
 		s = e.freeSessions[n-1]
 		e.freeSessions[n-1] = nil
@@ -199,7 +202,7 @@ func (e *Engine) session(id SessionID) *session {
 	} else {
 		s = &session{}
 	}
-	s.id = id
+	s.id, s.n = id, 0
 	e.sessions[id] = s
 	return s
 }
@@ -239,6 +242,7 @@ func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl t
 		sess.heldHead = l
 	}
 	sess.heldTail = l
+	sess.n++
 	if ttl > 0 {
 		e.arm(&l.lease, addSat(now, ttl))
 	}
@@ -248,6 +252,7 @@ func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl t
 // detachHolder removes the holder of l; the caller frees the session if it became empty.
 func (e *Engine) detachHolder(l *lockState) {
 	s := l.holder
+	s.n--
 	if l.sprev != nil {
 		l.sprev.snext = l.snext
 	} else {
@@ -312,6 +317,7 @@ func (e *Engine) enqueue(now int64, l *lockState, sess *session, req uint64, wai
 		sess.waitHead = w
 	}
 	sess.waitTail = w
+	sess.n++
 	e.waiting[waitKey{sess.id, req}] = w
 	if wait > 0 {
 		e.arm(&w.tm, addSat(now, wait))
@@ -334,6 +340,7 @@ func (e *Engine) detachWaiter(w *waiter) {
 	if l.nwait == 0 && len(l.ring) > maxKeptRing { // a drained burst: give the big ring back
 		l.ring, l.head, l.tail = nil, 0, 0
 	}
+	s.n--
 	if w.sprev != nil {
 		w.sprev.snext = w.snext
 	} else {
@@ -455,6 +462,16 @@ func (e *Engine) check() error {
 	for id, s := range e.sessions {
 		if s.id != id || (s.heldHead == nil && s.waitHead == nil) != (s == e.idleSess) {
 			return fmt.Errorf("session %d empty or misfiled", id)
+		}
+		n := 0
+		for l := s.heldHead; l != nil; l = l.snext {
+			n++
+		}
+		for w := s.waitHead; w != nil; w = w.snext {
+			n++
+		}
+		if n != s.n {
+			return fmt.Errorf("session %d counts %d holds and waits, has %d", id, s.n, n)
 		}
 	}
 	return e.timers.check()

@@ -19,6 +19,7 @@ var codeNames = [...]string{
 	CodeLeaseExpired:    "lease expired",
 	CodeSlowConsumer:    "slow consumer",
 	CodeInternal:        "internal error",
+	CodeTooManyHolds:    "too many holds",
 }
 
 // String names the code; unknown codes print as "code(N)" so logs stay readable when a newer

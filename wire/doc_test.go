@@ -49,6 +49,7 @@ var codeDocNames = map[Code]string{
 	CodeCancelled: "CANCELLED", CodeTooManyRequests: "TOO_MANY_REQUESTS", CodeNameLength: "NAME_LENGTH",
 	CodeShutdown: "SHUTDOWN", CodeTooManyConns: "TOO_MANY_CONNS", CodeDuplicate: "DUPLICATE",
 	CodeLeaseExpired: "LEASE_EXPIRED", CodeSlowConsumer: "SLOW_CONSUMER", CodeInternal: "INTERNAL",
+	CodeTooManyHolds: "TOO_MANY_HOLDS",
 }
 
 // codeMeanings is the error-code table of docs/protocol.md; TestProtocolDoc requires a row for
@@ -70,12 +71,13 @@ var codeMeanings = map[Code]string{
 	CodeLeaseExpired:    "only in LOST: the lease ran out before a RENEW",
 	CodeSlowConsumer:    "client reads too slowly; its outbound queue overflowed (req 0)",
 	CodeInternal:        "server bug; the request failed",
+	CodeTooManyHolds:    "ACQUIRE while the session holds plus awaits as many locks as the server allows (MaxHolds)",
 }
 
 func codeTable() string {
 	var b strings.Builder
 	b.WriteString("| code | name | closes the connection | meaning | Go `Code.String` |\n|---|---|---|---|---|\n")
-	for c := CodeBadFrame; c <= CodeInternal; c++ {
+	for c := CodeBadFrame; c <= LastCode; c++ {
 		closes := "no"
 		if c.ClosesConn() {
 			closes = "**yes**"

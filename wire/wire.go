@@ -60,6 +60,10 @@ const (
 	CodeLeaseExpired    Code = 14 // LOST reason: lease ran out
 	CodeSlowConsumer    Code = 15 // outbound buffer bound exceeded; connection closed
 	CodeInternal        Code = 16
+	CodeTooManyHolds    Code = 17 // the session holds or awaits as many locks as the server allows
+
+	// LastCode is the highest code this build knows; codes above it come from a newer peer.
+	LastCode = CodeTooManyHolds
 )
 
 // Limits bound what a decoder accepts.

@@ -312,7 +312,7 @@ func TestUnencodable(t *testing.T) {
 }
 
 func TestCodes(t *testing.T) {
-	for c := CodeBadFrame; c <= CodeInternal; c++ {
+	for c := CodeBadFrame; c <= LastCode; c++ {
 		if s := c.String(); strings.HasPrefix(s, "code(") {
 			t.Errorf("code %d has no name", c)
 		}
