@@ -125,3 +125,66 @@ func BenchmarkManyNames(b *testing.B) {
 		b.Fatalf("state left behind: %+v", st)
 	}
 }
+
+// BenchmarkKinds: one session acquires and releases a name of each kind beyond the mutex; an
+// iteration is the pair. allocs/op must stay 0.
+func BenchmarkKinds(b *testing.B) {
+	name := []byte("bench/kinds")
+	cases := []struct {
+		name string
+		op   Op
+	}{
+		{"rlock", Op{Prim: PrimRLock, Owner: 1}},
+		{"semaphore", Op{Prim: PrimSemaphore, Value: 4, N: 1}},
+		{"bounded", Op{Prim: PrimBoundedSemaphore, Value: 4, N: 1}},
+		{"rw-shared", Op{Prim: PrimRWMutex, Shared: true}},
+		{"rw-exclusive", Op{Prim: PrimRWMutex}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			e := newBenchEngine(b)
+			op := c.op
+			op.Name, op.Wait = name, -1
+			b.ReportAllocs()
+			var now int64
+			clk := startCPU(b)
+			for i := range b.N {
+				now++
+				e.AcquireKind(now, 1, uint64(i), op)
+				op.Token = e.Events()[0].Token
+				e.ReleaseKind(now, 1, uint64(i), op)
+				e.ClearEvents()
+			}
+			reportOps(b, clk, 2)
+		})
+	}
+}
+
+// BenchmarkSemaphoreHandoff: 64 sessions contend for a Semaphore(4); each iteration releases
+// one holder's permit, which grants the oldest waiter, and the releaser queues again.
+func BenchmarkSemaphoreHandoff(b *testing.B) {
+	e := newBenchEngine(b)
+	op := Op{Prim: PrimSemaphore, Name: []byte("bench/sem"), Value: 4, N: 1, Wait: time.Second}
+	var now int64
+	var holders []SessionID
+	for s := range 64 {
+		e.AcquireKind(now, SessionID(s), 0, op)
+	}
+	for _, ev := range e.Events() {
+		holders = append(holders, ev.Session)
+	}
+	e.ClearEvents()
+	req := uint64(1)
+	b.ReportAllocs()
+	clk := startCPU(b)
+	for i := range b.N {
+		now++
+		s := holders[i%len(holders)]
+		e.ReleaseKind(now, s, req, op)
+		e.AcquireKind(now, s, req, op)
+		holders[i%len(holders)] = e.Events()[1].Session // Done, Granted
+		e.ClearEvents()
+		req++
+	}
+	reportOps(b, clk, 2)
+}

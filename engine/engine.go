@@ -7,7 +7,12 @@
 //
 // # Rules
 //
-// Every name is an exclusive, non-reentrant lock (like Python's threading.Lock):
+// A live name has one kind (Prim): the mutex of Acquire/Release, or an RLock, Semaphore,
+// BoundedSemaphore or RWMutex of AcquireKind/ReleaseKind (prim.go states their rules).
+// Using a live name as another kind fails with ErrWrongKind. The rest of this section is
+// about the mutex; the other kinds share its FIFO order, deadlines and lifetime.
+//
+// A mutex is an exclusive, non-reentrant lock (like Python's threading.Lock):
 // a session that acquires a name it already holds queues behind itself and is
 // granted only after it releases (or its lease runs out). Waiters are served
 // strictly FIFO and exactly one waiter is granted per release. A released name
@@ -34,9 +39,17 @@
 //   - Release: Done(req), then Granted to the next waiter, if any.
 //   - Renew: Done(req) or Failed(req).
 //   - Cancel: Failed(target, ErrCancelled) if target was waiting, then Done(req).
+//   - AcquireKind: Granted or Failed, or nothing (it waits).
+//   - ReleaseKind: Done(req) or Failed(req); after a Done, Granted to every waiter
+//     that now fits, in queue order.
+//   - Cancel, and a wait timeout in Tick, on a kind beyond the mutex: after the
+//     Failed of the withdrawn wait, Granted to every waiter it was blocking.
 //   - CloseSession: no event to the closed session (it is gone). Its waits are
-//     dropped first, silently; then its locks are released in the order it was
-//     granted them, each emitting Granted to that name's next waiter.
+//     dropped first, silently; then the names of other kinds whose queue lost a
+//     wait grant the waiters that now fit (in the order of the session's first
+//     dropped wait on each); then its mutexes are released in the order it was
+//     granted them, each emitting Granted to that name's next waiter; then its
+//     holds of other kinds end in grant order, each granting what now fits.
 //   - Tick: expired deadlines in (deadline, arming sequence) order, where the
 //     arming sequence counts every timer armed: a wait with wait > 0 when it is
 //     queued, a lease when it is granted and when it is renewed. A wait timeout
@@ -192,9 +205,12 @@ func (ev Event) String() string {
 // LockStatus describes one live lock.
 type LockStatus struct {
 	Name       string
-	Holder     SessionID
+	Kind       Prim
+	Holder     SessionID // the first holder (in grant order)
 	HolderReq  uint64
 	Token      uint64
+	Holders    int   // holds: 1 for a held mutex or RLock, readers of an RWMutex, grants of a semaphore
+	Value      int64 // semaphore: permits free now
 	Waiters    int
 	OldestWait time.Duration // how long the longest waiter has waited; 0 with no waiters
 	LeaseLeft  time.Duration // 0 when the holder has no lease; ≤ 0 also when the expiry is due but not yet ticked
@@ -238,6 +254,8 @@ type Engine struct {
 	freeLocks    []*lockState
 	freeWaiters  []*waiter
 	freeSessions []*session
+	freeHolds    []*hold
+	touched      []*lockState // CloseSession's scratch list of names whose waits it dropped
 
 	events []Event
 	arena  []byte // event names are copied here; reset by ClearEvents
@@ -287,8 +305,12 @@ func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, 
 	}
 	h := hashName(e, name)
 	l := e.find(h, name)
-	if l == nil || l.holder == nil { // free (unknown or idle): a live lock always has a holder
-		e.grant(now, e.newLock(h, name, l), e.revive(sess, s), req, ttl)
+	if l == nil || !l.live { // free: unknown or idle
+		e.grant(now, e.newLock(h, name, l, PrimMutex), e.revive(sess, s), req, ttl)
+		return
+	}
+	if l.kind != PrimMutex {
+		e.emit(Failed, s, req, 0, name, ErrWrongKind)
 		return
 	}
 	if wait == 0 {
@@ -307,7 +329,7 @@ func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, 
 func (e *Engine) Release(now int64, s SessionID, req uint64, name []byte, token uint64) {
 	l := e.lookup(name)
 	if l == nil || l.holder == nil || l.holder.id != s || l.token != token {
-		e.emit(Failed, s, req, 0, name, ErrNotHeld)
+		e.emit(Failed, s, req, 0, name, notHeld(l))
 		return
 	}
 	e.emit(Done, s, req, token, l.name, nil)
@@ -317,12 +339,20 @@ func (e *Engine) Release(now int64, s SessionID, req uint64, name []byte, token 
 	e.grantNext(now, l)
 }
 
+// notHeld is the error for a Release or Renew of a mutex that the caller does not hold.
+func notHeld(l *lockState) error {
+	if l != nil && l.live && l.kind != PrimMutex {
+		return ErrWrongKind
+	}
+	return ErrNotHeld
+}
+
 // Renew extends the lease of name held by s under token to now+ttl: Done(req), or Failed(req, ErrNotHeld).
 // ttl ≤ 0 removes the lease: the holder keeps the lock until it releases or its session closes.
 func (e *Engine) Renew(now int64, s SessionID, req uint64, name []byte, token uint64, ttl time.Duration) {
 	l := e.lookup(name)
 	if l == nil || l.holder == nil || l.holder.id != s || l.token != token {
-		e.emit(Failed, s, req, 0, name, ErrNotHeld)
+		e.emit(Failed, s, req, 0, name, notHeld(l))
 		return
 	}
 	if ttl > 0 {
@@ -341,6 +371,9 @@ func (e *Engine) Cancel(now int64, s SessionID, req uint64, target uint64) {
 		e.detachWaiter(w)
 		e.emit(Failed, s, target, 0, l.name, ErrCancelled)
 		e.freeWaiter(w)
+		if l.kind != PrimMutex {
+			e.settle(now, l) // the wait may have blocked others
+		}
 		e.maybeFreeSession(sess)
 	}
 	e.emit(Done, s, req, 0, nil, nil)
@@ -357,15 +390,32 @@ func (e *Engine) CloseSession(now int64, s SessionID) {
 	// Waits first, so that releasing a lock s holds can never grant it back to s.
 	for w := sess.waitHead; w != nil; {
 		next := w.snext
+		if l := w.lock; l.kind != PrimMutex && !l.mark {
+			l.mark = true
+			e.touched = append(e.touched, l)
+		}
 		e.detachWaiter(w)
 		e.freeWaiter(w)
 		w = next
 	}
+	// Then the names whose queue lost a wait that blocked others (a big semaphore request, a writer).
+	for i, l := range e.touched {
+		l.mark = false
+		e.touched[i] = nil
+		e.settle(now, l)
+	}
+	e.touched = e.touched[:0]
 	for l := sess.heldHead; l != nil; {
 		next := l.snext
 		e.detachHolder(l)
 		e.grantNext(now, l)
 		l = next
+	}
+	for hd := sess.holdHead; hd != nil; {
+		next, l := hd.snext, hd.l
+		e.dropHold(hd)
+		e.settle(now, l)
+		hd = next
 	}
 	e.evictSession(sess) // the id is gone for good: do not keep it as the idle session
 }
@@ -380,6 +430,9 @@ func (e *Engine) Tick(now int64) {
 			e.detachWaiter(w)
 			e.emit(Failed, sess.id, w.req, 0, l.name, ErrTimeout)
 			e.freeWaiter(w)
+			if l.kind != PrimMutex {
+				e.settle(now, l)
+			}
 			e.maybeFreeSession(sess)
 			continue
 		}
@@ -421,7 +474,7 @@ func (e *Engine) ClearEvents() {
 // Status reports the lock name, or false when nobody holds or waits for it.
 func (e *Engine) Status(now int64, name []byte) (LockStatus, bool) {
 	l := e.lookup(name)
-	if l == nil || l.holder == nil {
+	if l == nil || !l.live {
 		return LockStatus{}, false
 	}
 	return l.status(now), true

@@ -467,8 +467,8 @@ func TestLocksAndStatus(t *testing.T) {
 	var got []LockStatus
 	e.Locks(130, func(st LockStatus) bool { got = append(got, st); return true })
 	want := []LockStatus{
-		{Name: "b", Holder: 1, HolderReq: 1, Token: tk(1), Waiters: 1, OldestWait: 20, LeaseLeft: 20},
-		{Name: "a", Holder: 2, HolderReq: 1, Token: tk(2)},
+		{Name: "b", Holder: 1, HolderReq: 1, Token: tk(1), Holders: 1, Waiters: 1, OldestWait: 20, LeaseLeft: 20},
+		{Name: "a", Holder: 2, HolderReq: 1, Token: tk(2), Holders: 1},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Locks = %+v\nwant %+v", got, want)

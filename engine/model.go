@@ -16,6 +16,7 @@ type Model struct {
 	counter uint64
 	seq     uint64 // arming sequence of deadlines, same counting as Engine
 	grants  uint64 // grant sequence, to release a closing session's locks in grant order
+	queued  uint64 // queue sequence, to drop a closing session's waits in queue order
 	locks   map[string]*modelLock
 	order   []string // live names in the order they became live
 	events  []Event
@@ -30,6 +31,22 @@ type modelLock struct {
 	leaseAt   int64
 	leaseSeq  uint64
 	waiters   []modelWaiter // FIFO
+
+	kind  Prim
+	param uint32
+	avail int64
+	holds []modelHold // kinds other than the mutex, in grant order
+}
+
+type modelHold struct {
+	s        SessionID
+	req      uint64
+	token    uint64
+	owner    uint64
+	n        int64
+	count    int
+	shared   bool
+	grantSeq uint64
 }
 
 type modelWaiter struct {
@@ -40,6 +57,10 @@ type modelWaiter struct {
 	timed    bool
 	deadline int64
 	seq      uint64
+	qseq     uint64
+	owner    uint64
+	n        int64
+	shared   bool
 }
 
 // NewModel returns a Model, or an error wrapping ErrConfig when cfg is invalid.
@@ -122,6 +143,10 @@ func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, t
 	}
 	n := string(name)
 	l := m.locks[n]
+	if l != nil && l.kind != PrimMutex {
+		m.emit(Failed, s, req, 0, name, ErrWrongKind)
+		return
+	}
 	switch {
 	case l == nil:
 		l = &modelLock{}
@@ -133,7 +158,8 @@ func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, t
 	case len(l.waiters) >= m.cfg.MaxWaiters:
 		m.emit(Failed, s, req, 0, name, ErrQueueFull)
 	default:
-		w := modelWaiter{s: s, req: req, ttl: ttl, enq: now, timed: wait > 0}
+		m.queued++
+		w := modelWaiter{s: s, req: req, ttl: ttl, enq: now, timed: wait > 0, qseq: m.queued}
 		if w.timed {
 			w.deadline, w.seq = addSat(now, wait), m.nextSeq()
 		}
@@ -145,8 +171,13 @@ func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, t
 func (m *Model) holds(s SessionID) int {
 	n := 0
 	for _, l := range m.locks {
-		if l.holder == s {
+		if l.kind == PrimMutex && l.holder == s {
 			n++
+		}
+		for _, h := range l.holds {
+			if h.s == s {
+				n++
+			}
 		}
 		for _, w := range l.waiters {
 			if w.s == s {
@@ -159,16 +190,24 @@ func (m *Model) holds(s SessionID) int {
 
 func (m *Model) held(s SessionID, name []byte, token uint64) *modelLock {
 	l := m.locks[string(name)]
-	if l == nil || l.holder != s || l.token != token {
+	if l == nil || l.kind != PrimMutex || l.holder != s || l.token != token {
 		return nil
 	}
 	return l
 }
 
+// notHeld follows Engine's notHeld.
+func (m *Model) notHeld(name []byte) error {
+	if l := m.locks[string(name)]; l != nil && l.kind != PrimMutex {
+		return ErrWrongKind
+	}
+	return ErrNotHeld
+}
+
 // Release follows Engine.Release.
 func (m *Model) Release(now int64, s SessionID, req uint64, name []byte, token uint64) {
 	if m.held(s, name, token) == nil {
-		m.emit(Failed, s, req, 0, name, ErrNotHeld)
+		m.emit(Failed, s, req, 0, name, m.notHeld(name))
 		return
 	}
 	m.emit(Done, s, req, token, name, nil)
@@ -179,7 +218,7 @@ func (m *Model) Release(now int64, s SessionID, req uint64, name []byte, token u
 func (m *Model) Renew(now int64, s SessionID, req uint64, name []byte, token uint64, ttl time.Duration) {
 	l := m.held(s, name, token)
 	if l == nil {
-		m.emit(Failed, s, req, 0, name, ErrNotHeld)
+		m.emit(Failed, s, req, 0, name, m.notHeld(name))
 		return
 	}
 	l.leased = ttl > 0
@@ -195,23 +234,47 @@ func (m *Model) Cancel(now int64, s SessionID, req uint64, target uint64) {
 		l := m.locks[name]
 		l.waiters = slices.Delete(l.waiters, i, i+1)
 		m.emit(Failed, s, target, 0, []byte(name), ErrCancelled)
+		if l.kind != PrimMutex {
+			m.settle(name)
+		}
 	}
 	m.emit(Done, s, req, 0, nil, nil)
 }
 
 // CloseSession follows Engine.CloseSession.
 func (m *Model) CloseSession(now int64, s SessionID) {
+	type wait struct {
+		name string
+		qseq uint64
+	}
 	var held []string
+	var waits []wait
 	for name, l := range m.locks {
+		for _, w := range l.waiters {
+			if w.s == s {
+				waits = append(waits, wait{name, w.qseq})
+			}
+		}
 		l.waiters = slices.DeleteFunc(l.waiters, func(w modelWaiter) bool { return w.s == s })
-		if l.holder == s {
+		if l.kind == PrimMutex && l.holder == s {
 			held = append(held, name)
 		}
+	}
+	slices.SortFunc(waits, func(a, b wait) int { return cmp.Compare(a.qseq, b.qseq) })
+	var touched []string
+	for _, w := range waits {
+		if m.locks[w.name].kind != PrimMutex && !slices.Contains(touched, w.name) {
+			touched = append(touched, w.name)
+		}
+	}
+	for _, name := range touched {
+		m.settle(name)
 	}
 	slices.SortFunc(held, func(a, b string) int { return cmp.Compare(m.locks[a].grantSeq, m.locks[b].grantSeq) })
 	for _, name := range held {
 		m.handOver(now, name)
 	}
+	m.closeHolds(s)
 }
 
 // Tick follows Engine.Tick.
@@ -226,6 +289,9 @@ func (m *Model) Tick(now int64) {
 			w := l.waiters[i]
 			l.waiters = slices.Delete(l.waiters, i, i+1)
 			m.emit(Failed, w.s, w.req, 0, []byte(name), ErrTimeout)
+			if l.kind != PrimMutex {
+				m.settle(name)
+			}
 			continue
 		}
 		m.emit(Lost, l.holder, l.holderReq, l.token, []byte(name), nil)
@@ -265,7 +331,16 @@ func (m *Model) ClearEvents() { m.events = nil }
 
 func (m *Model) status(now int64, name string) LockStatus {
 	l := m.locks[name]
-	st := LockStatus{Name: name, Holder: l.holder, HolderReq: l.holderReq, Token: l.token, Waiters: len(l.waiters)}
+	st := LockStatus{Name: name, Kind: l.kind, Holder: l.holder, HolderReq: l.holderReq, Token: l.token, Waiters: len(l.waiters)}
+	if l.kind == PrimMutex {
+		st.Holders = 1
+	} else if len(l.holds) > 0 {
+		h := l.holds[0]
+		st.Holder, st.HolderReq, st.Token, st.Holders = h.s, h.req, h.token, len(l.holds)
+	}
+	if l.kind.isSem() {
+		st.Value = l.avail
+	}
 	if len(l.waiters) > 0 {
 		st.OldestWait = time.Duration(now - l.waiters[0].enq)
 	}
@@ -297,7 +372,12 @@ func (m *Model) Stats() Stats {
 	sessions := map[SessionID]bool{}
 	st := Stats{Locks: len(m.locks)}
 	for _, l := range m.locks {
-		sessions[l.holder] = true
+		if l.kind == PrimMutex {
+			sessions[l.holder] = true
+		}
+		for _, h := range l.holds {
+			sessions[h.s] = true
+		}
 		for _, w := range l.waiters {
 			sessions[w.s] = true
 			st.Waiters++

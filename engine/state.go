@@ -32,6 +32,18 @@ type lockState struct {
 	sprev     *lockState // holder session's held list, in grant order
 	snext     *lockState
 
+	kind Prim
+	live bool // held or awaited: in the live list (the idle lock is not)
+	mark bool // queued in Engine.touched by CloseSession
+
+	// Kinds other than the mutex keep their grants as holds.
+	holdHead, holdTail *hold
+	nholds             int
+	param              uint32 // semaphore: initial value
+	avail              int64  // semaphore: permits free (past param after a surplus release)
+	held               int64  // semaphore: permits held, the sum over holds
+	excl               bool   // rwmutex: the hold is exclusive
+
 	ring  []*waiter // power-of-two ring; nil slots are withdrawn waiters
 	head  uint64    // absolute position of the oldest slot; that slot is live when nwait > 0
 	tail  uint64    // absolute position one past the newest slot
@@ -40,15 +52,18 @@ type lockState struct {
 
 // waiter is one queued acquire.
 type waiter struct {
-	sess  *session
-	req   uint64
-	ttl   time.Duration
-	enq   int64 // when it was queued
-	lock  *lockState
-	pos   uint64 // absolute ring position
-	tm    timer  // wait timeout; armed iff wait > 0
-	sprev *waiter
-	snext *waiter // session's wait list
+	sess   *session
+	req    uint64
+	ttl    time.Duration
+	enq    int64 // when it was queued
+	lock   *lockState
+	pos    uint64 // absolute ring position
+	tm     timer  // wait timeout; armed iff wait > 0
+	owner  uint64 // RLock owner
+	n      int64  // semaphore permits wanted; 1 otherwise
+	shared bool   // RWMutex shared request
+	sprev  *waiter
+	snext  *waiter // session's wait list
 }
 
 // session is a client session with something held or awaited; freed when it has neither.
@@ -57,6 +72,7 @@ type session struct {
 	n                  int // locks held + waits queued; bounded by Config.MaxHolds
 	heldHead, heldTail *lockState
 	waitHead, waitTail *waiter
+	holdHead, holdTail *hold // holds on names of other kinds than the mutex, in grant order
 }
 
 type waitKey struct {
@@ -65,9 +81,15 @@ type waitKey struct {
 }
 
 func (l *lockState) status(now int64) LockStatus {
-	st := LockStatus{Name: string(l.name), Waiters: l.nwait}
+	st := LockStatus{Name: string(l.name), Kind: l.kind, Waiters: l.nwait}
 	if l.holder != nil {
-		st.Holder, st.HolderReq, st.Token = l.holder.id, l.holderReq, l.token
+		st.Holder, st.HolderReq, st.Token, st.Holders = l.holder.id, l.holderReq, l.token, 1
+	}
+	if hd := l.holdHead; hd != nil {
+		st.Holder, st.HolderReq, st.Token, st.Holders = hd.sess.id, hd.req, hd.token, l.nholds
+	}
+	if l.kind.isSem() {
+		st.Value = l.avail
 	}
 	if l.nwait > 0 {
 		st.OldestWait = time.Duration(now - l.front().enq)
@@ -101,12 +123,13 @@ func (e *Engine) find(h uint64, name []byte) *lockState {
 }
 
 // newLock makes name live: it revives the idle lock of that name or takes a recycled state.
-func (e *Engine) newLock(h uint64, name []byte, l *lockState) *lockState {
+func (e *Engine) newLock(h uint64, name []byte, l *lockState, kind Prim) *lockState {
 	if l == nil {
 		l = e.allocLock(h, name)
 	} else {
 		e.idleLock = nil // l was the idle lock: already in the table
 	}
+	l.kind, l.live = kind, true
 	l.lprev, l.lnext = e.liveTail, nil
 	if e.liveTail != nil {
 		e.liveTail.lnext = l
@@ -152,6 +175,7 @@ func (e *Engine) freeLock(l *lockState) {
 	}
 	l.lprev, l.lnext = nil, nil
 	l.head, l.tail = 0, 0
+	l.live, l.param, l.avail, l.held, l.excl = false, 0, 0, 0, false
 	e.nlocks--
 	if e.idleLock != nil {
 		e.evictLock(e.idleLock)
@@ -210,7 +234,7 @@ func (e *Engine) revive(s *session, id SessionID) *session {
 // maybeFreeSession forgets s if it holds and awaits nothing. Like locks, the most recently
 // emptied session stays in the map as the idle session (not counted) to spare map churn.
 func (e *Engine) maybeFreeSession(s *session) {
-	if s.heldHead != nil || s.waitHead != nil || s == e.idleSess {
+	if s.heldHead != nil || s.waitHead != nil || s.holdHead != nil || s == e.idleSess {
 		return
 	}
 	if e.idleSess != nil {
@@ -297,7 +321,7 @@ func (e *Engine) nextToken() uint64 {
 
 // --- waiting --------------------------------------------------------------------
 
-func (e *Engine) enqueue(now int64, l *lockState, sess *session, req uint64, wait, ttl time.Duration) {
+func (e *Engine) enqueue(now int64, l *lockState, sess *session, req uint64, wait, ttl time.Duration) *waiter {
 	var w *waiter
 	if n := len(e.freeWaiters); n > 0 {
 		w = e.freeWaiters[n-1]
@@ -322,6 +346,7 @@ func (e *Engine) enqueue(now int64, l *lockState, sess *session, req uint64, wai
 	if wait > 0 {
 		e.arm(&w.tm, addSat(now, wait))
 	}
+	return w
 }
 
 // detachWaiter takes w out of its ring, session list, request map and timer heap.
@@ -357,6 +382,7 @@ func (e *Engine) detachWaiter(w *waiter) {
 
 func (e *Engine) freeWaiter(w *waiter) {
 	w.sess, w.lock, w.sprev, w.snext = nil, nil, nil, nil
+	w.owner, w.n, w.shared = 0, 0, false
 	if len(e.freeWaiters) < maxFreeList {
 		e.freeWaiters = append(e.freeWaiters, w)
 	}
@@ -428,13 +454,51 @@ func (e *Engine) emit(k Kind, s SessionID, req, tok uint64, name []byte, err err
 	ev.Kind, ev.Session, ev.Req, ev.Token, ev.Name, ev.Err = k, s, req, tok, n, err
 }
 
+// checkHolds verifies the holder or holds of a live lock against its kind.
+func (l *lockState) checkHolds() error {
+	if l.kind == PrimMutex {
+		if l.holder == nil || l.holdHead != nil {
+			return fmt.Errorf("live mutex %q without holder, or with holds", l.name)
+		}
+		return nil
+	}
+	if l.holder != nil || (l.nholds == 0 && l.nwait == 0) {
+		return fmt.Errorf("live %v %q with a mutex holder, or with nothing held or awaited", l.kind, l.name)
+	}
+	n, held, excl := 0, int64(0), false
+	for hd := l.holdHead; hd != nil; hd = hd.lnext {
+		n++
+		held += hd.n
+		excl = excl || !hd.shared
+		if hd.l != l || hd.count < 1 || hd.n < 1 {
+			return fmt.Errorf("%v %q: hold %#x inconsistent", l.kind, l.name, hd.token)
+		}
+	}
+	switch {
+	case n != l.nholds:
+		return fmt.Errorf("%v %q: %d holds, counted %d", l.kind, l.name, n, l.nholds)
+	case l.kind.isSem() && held != l.held:
+		return fmt.Errorf("%v %q: %d permits held, counted %d", l.kind, l.name, held, l.held)
+	case l.kind == PrimRWMutex && (excl != l.excl || (excl && n != 1)):
+		return fmt.Errorf("rwmutex %q: exclusive flag %v, holds %d", l.name, l.excl, n)
+	case l.kind == PrimRLock && n > 1:
+		return fmt.Errorf("rlock %q: %d holds", l.name, n)
+	case l.nwait > 0 && l.fits(l.front().n, l.front().shared):
+		return fmt.Errorf("%v %q: its first waiter fits but waits", l.kind, l.name)
+	}
+	return nil
+}
+
 // check verifies the internal invariants; tests call it after every step.
 func (e *Engine) check() error {
 	nw, nl := 0, 0
 	for l := e.liveHead; l != nil; l = l.lnext {
 		nl++
-		if l.holder == nil {
-			return fmt.Errorf("live lock %q without holder", l.name)
+		if !l.live {
+			return fmt.Errorf("lock %q in the live list is not live", l.name)
+		}
+		if err := l.checkHolds(); err != nil {
+			return err
 		}
 		if e.find(l.hash, l.name) != l {
 			return fmt.Errorf("live lock %q not in table", l.name)
@@ -453,14 +517,14 @@ func (e *Engine) check() error {
 		}
 		nw += live
 	}
-	if l := e.idleLock; l != nil && (l.holder != nil || l.nwait != 0 || e.find(l.hash, l.name) != l) {
+	if l := e.idleLock; l != nil && (l.live || l.holder != nil || l.nwait != 0 || l.holdHead != nil || e.find(l.hash, l.name) != l) {
 		return fmt.Errorf("idle lock %q inconsistent", l.name)
 	}
 	if nl != e.nlocks || nw != len(e.waiting) {
 		return fmt.Errorf("counts: locks %d/%d waiters %d/%d", nl, e.nlocks, nw, len(e.waiting))
 	}
 	for id, s := range e.sessions {
-		if s.id != id || (s.heldHead == nil && s.waitHead == nil) != (s == e.idleSess) {
+		if s.id != id || (s.heldHead == nil && s.waitHead == nil && s.holdHead == nil) != (s == e.idleSess) {
 			return fmt.Errorf("session %d empty or misfiled", id)
 		}
 		n := 0
@@ -468,6 +532,12 @@ func (e *Engine) check() error {
 			n++
 		}
 		for w := s.waitHead; w != nil; w = w.snext {
+			n++
+		}
+		for hd := s.holdHead; hd != nil; hd = hd.snext {
+			if hd.sess != s {
+				return fmt.Errorf("session %d lists a hold of session %d", id, hd.sess.id)
+			}
 			n++
 		}
 		if n != s.n {
