@@ -188,3 +188,35 @@ func BenchmarkSemaphoreHandoff(b *testing.B) {
 	}
 	reportOps(b, clk, 2)
 }
+
+// BenchmarkEventBroadcast: 64 sessions wait on an Event; an iteration sets it (waking all 64
+// in one call), clears it and queues the 64 waits again.
+func BenchmarkEventBroadcast(b *testing.B) {
+	e := newBenchEngine(b)
+	op := Op{Prim: PrimEvent, Name: []byte("bench/event"), Wait: -1}
+	const waiters = 64
+	e.Open(0, 1000, 1, op)
+	var now int64
+	req := uint64(1)
+	wait := func() {
+		for s := range waiters {
+			e.AcquireKind(now, SessionID(s), req, op)
+		}
+		req++
+	}
+	wait()
+	e.ClearEvents()
+	b.ReportAllocs()
+	clk := startCPU(b)
+	for range b.N {
+		now++
+		e.Signal(now, 1000, req, ActSet, op)
+		if n := len(e.Events()); n != waiters+1 {
+			b.Fatalf("%d events, want %d", n, waiters+1)
+		}
+		e.Signal(now, 1000, req, ActClear, op)
+		wait()
+		e.ClearEvents()
+	}
+	reportOps(b, clk, 2+waiters)
+}

@@ -19,6 +19,9 @@ type machine interface {
 	Cancel(now int64, s SessionID, req uint64, target uint64)
 	AcquireKind(now int64, s SessionID, req uint64, op Op)
 	ReleaseKind(now int64, s SessionID, req uint64, op Op)
+	Open(now int64, s SessionID, req uint64, op Op)
+	CloseName(now int64, s SessionID, req uint64, op Op)
+	Signal(now int64, s SessionID, req uint64, act Action, op Op)
 	CloseSession(now int64, s SessionID)
 	Tick(now int64)
 	NextDeadline() (int64, bool)
@@ -152,7 +155,7 @@ func (d *driver) step(ms ...machine) {
 // conflict with the name's live kind, so ErrWrongKind is covered as well as the grants.
 func (d *driver) kindOp(now int64, s SessionID, req uint64) (string, func(m machine)) {
 	op := Op{
-		Prim:   Prim(d.c.intn(int(numPrims) + 1)), // numPrims itself: an unknown kind
+		Prim:   Prim(d.c.intn(int(numPrims) + 2)), // numPrims and above: an unknown kind
 		Name:   d.name(),
 		Owner:  uint64(d.c.intn(2)),
 		N:      uint32(d.c.intn(4)),
@@ -171,7 +174,21 @@ func (d *driver) kindOp(now int64, s SessionID, req uint64) (string, func(m mach
 			s = g.s
 		}
 	}
-	if d.c.intn(2) == 0 {
+	if op.Prim == PrimBarrier && d.c.intn(4) == 0 {
+		op.Value = 0 // an invalid barrier
+	}
+	switch d.c.intn(8) {
+	case 0:
+		return fmt.Sprintf("Open(s=%d req=%d %v)", s, req, op), func(m machine) { m.Open(now, s, req, op) }
+	case 1:
+		return fmt.Sprintf("CloseName(s=%d req=%d %v)", s, req, op), func(m machine) { m.CloseName(now, s, req, op) }
+	case 2:
+		act := Action(d.c.intn(5)) // 0: no action
+		if k, ok := act.kind(); ok && d.c.intn(4) > 0 {
+			op.Prim = k
+		}
+		return fmt.Sprintf("Signal(s=%d req=%d act=%d %v)", s, req, act, op), func(m machine) { m.Signal(now, s, req, act, op) }
+	case 3, 4, 5:
 		return fmt.Sprintf("AcquireKind(s=%d req=%d %v)", s, req, op), func(m machine) { m.AcquireKind(now, s, req, op) }
 	}
 	return fmt.Sprintf("ReleaseKind(s=%d req=%d %v)", s, req, op), func(m machine) { m.ReleaseKind(now, s, req, op) }
@@ -186,7 +203,7 @@ func (d *driver) compare(e *Engine, m *Model) error {
 		}
 		if ee[i].Kind == Granted {
 			g := grantRec{ee[i].Session, string(ee[i].Name), ee[i].Token, 0}
-			if ee[i].Token <= d.lastToken && !d.reentry(g) {
+			if ee[i].Token <= d.lastToken && !d.reentry(g) && ee[i].Token != 0 { // 0: Event, Barrier
 				return fmt.Errorf("token %#x granted after %#x", ee[i].Token, d.lastToken)
 			}
 			d.lastToken = max(d.lastToken, ee[i].Token)
@@ -230,7 +247,7 @@ func (d *driver) reentry(g grantRec) bool {
 
 func sameEvent(a, b Event) bool {
 	return a.Kind == b.Kind && a.Session == b.Session && a.Req == b.Req && a.Token == b.Token &&
-		bytes.Equal(a.Name, b.Name) && (a.Name == nil) == (b.Name == nil) && a.Err == b.Err
+		bytes.Equal(a.Name, b.Name) && (a.Name == nil) == (b.Name == nil) && a.Err == b.Err && a.Value == b.Value
 }
 
 func collect(m machine, now int64) []LockStatus {

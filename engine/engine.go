@@ -195,10 +195,15 @@ type Event struct {
 	Token   uint64
 	Name    []byte
 	Err     error
+	// Value is a Barrier wait's arrival index (0 for the first to arrive) on its Granted.
+	Value int64
 }
 
 // String renders the event for logs and test failures.
 func (ev Event) String() string {
+	if ev.Value != 0 {
+		return fmt.Sprintf("%v{s=%d req=%d tok=%#x name=%q err=%v value=%d}", ev.Kind, ev.Session, ev.Req, ev.Token, ev.Name, ev.Err, ev.Value)
+	}
 	return fmt.Sprintf("%v{s=%d req=%d tok=%#x name=%q err=%v}", ev.Kind, ev.Session, ev.Req, ev.Token, ev.Name, ev.Err)
 }
 
@@ -372,7 +377,7 @@ func (e *Engine) Cancel(now int64, s SessionID, req uint64, target uint64) {
 		e.emit(Failed, s, target, 0, l.name, ErrCancelled)
 		e.freeWaiter(w)
 		if l.kind != PrimMutex {
-			e.settle(now, l) // the wait may have blocked others
+			e.left(now, l) // the wait may have blocked others
 		}
 		e.maybeFreeSession(sess)
 	}
@@ -402,7 +407,7 @@ func (e *Engine) CloseSession(now int64, s SessionID) {
 	for i, l := range e.touched {
 		l.mark = false
 		e.touched[i] = nil
-		e.settle(now, l)
+		e.left(now, l)
 	}
 	e.touched = e.touched[:0]
 	for l := sess.heldHead; l != nil; {
@@ -416,6 +421,12 @@ func (e *Engine) CloseSession(now int64, s SessionID) {
 		e.dropHold(hd)
 		e.settle(now, l)
 		hd = next
+	}
+	for o := sess.openHead; o != nil; {
+		next, l := o.snext, o.l
+		e.dropOpen(o)
+		e.settle(now, l)
+		o = next
 	}
 	e.evictSession(sess) // the id is gone for good: do not keep it as the idle session
 }
@@ -431,7 +442,7 @@ func (e *Engine) Tick(now int64) {
 			e.emit(Failed, sess.id, w.req, 0, l.name, ErrTimeout)
 			e.freeWaiter(w)
 			if l.kind != PrimMutex {
-				e.settle(now, l)
+				e.left(now, l)
 			}
 			e.maybeFreeSession(sess)
 			continue

@@ -18,7 +18,8 @@ type Model struct {
 	grants  uint64 // grant sequence, to release a closing session's locks in grant order
 	queued  uint64 // queue sequence, to drop a closing session's waits in queue order
 	locks   map[string]*modelLock
-	order   []string // live names in the order they became live
+	opens   []modelOpen // Open records, oldest first
+	order   []string    // live names in the order they became live
 	events  []Event
 }
 
@@ -36,6 +37,13 @@ type modelLock struct {
 	param uint32
 	avail int64
 	holds []modelHold // kinds other than the mutex, in grant order
+	flag  bool        // event set; barrier broken
+	nopen int
+}
+
+type modelOpen struct {
+	s    SessionID
+	name string
 }
 
 type modelHold struct {
@@ -170,6 +178,11 @@ func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, t
 // holds counts the locks s holds plus its waiting acquires.
 func (m *Model) holds(s SessionID) int {
 	n := 0
+	for _, o := range m.opens {
+		if o.s == s {
+			n++
+		}
+	}
 	for _, l := range m.locks {
 		if l.kind == PrimMutex && l.holder == s {
 			n++
@@ -235,7 +248,7 @@ func (m *Model) Cancel(now int64, s SessionID, req uint64, target uint64) {
 		l.waiters = slices.Delete(l.waiters, i, i+1)
 		m.emit(Failed, s, target, 0, []byte(name), ErrCancelled)
 		if l.kind != PrimMutex {
-			m.settle(name)
+			m.left(name)
 		}
 	}
 	m.emit(Done, s, req, 0, nil, nil)
@@ -268,13 +281,22 @@ func (m *Model) CloseSession(now int64, s SessionID) {
 		}
 	}
 	for _, name := range touched {
-		m.settle(name)
+		m.left(name)
 	}
 	slices.SortFunc(held, func(a, b string) int { return cmp.Compare(m.locks[a].grantSeq, m.locks[b].grantSeq) })
 	for _, name := range held {
 		m.handOver(now, name)
 	}
 	m.closeHolds(s)
+	for i := 0; i < len(m.opens); {
+		if o := m.opens[i]; o.s == s {
+			m.opens = slices.Delete(m.opens, i, i+1)
+			m.locks[o.name].nopen--
+			m.settle(o.name)
+			continue
+		}
+		i++
+	}
 }
 
 // Tick follows Engine.Tick.
@@ -290,7 +312,7 @@ func (m *Model) Tick(now int64) {
 			l.waiters = slices.Delete(l.waiters, i, i+1)
 			m.emit(Failed, w.s, w.req, 0, []byte(name), ErrTimeout)
 			if l.kind != PrimMutex {
-				m.settle(name)
+				m.left(name)
 			}
 			continue
 		}
@@ -382,6 +404,9 @@ func (m *Model) Stats() Stats {
 			sessions[w.s] = true
 			st.Waiters++
 		}
+	}
+	for _, o := range m.opens {
+		sessions[o.s] = true
 	}
 	st.Sessions = len(sessions)
 	return st

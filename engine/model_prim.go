@@ -26,18 +26,22 @@ func (m *Model) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		m.emit(Failed, s, req, 0, name, ErrTooManyHolds)
 		return
 	}
-	if op.Prim >= numPrims || (op.Prim.isSem() && op.N == 0) {
+	if op.invalid() {
 		m.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
 	key := string(name)
-	l := m.locks[key]
+	l := m.state(key, &op)
 	if l == nil {
-		l = &modelLock{kind: op.Prim, param: op.Value, avail: int64(op.Value)}
-		m.locks[key] = l
-		m.order = append(m.order, key)
-	} else if l.kind != op.Prim || (op.Prim.isSem() && l.param != op.Value) {
 		m.emit(Failed, s, req, 0, name, ErrWrongKind)
+		return
+	}
+	switch op.Prim {
+	case PrimEvent:
+		m.waitEvent(now, s, req, key, l, op.Wait)
+		return
+	case PrimBarrier:
+		m.arrive(now, s, req, key, l, op.Wait)
 		return
 	}
 	if op.Prim == PrimRLock && len(l.holds) > 0 && l.holds[0].s == s && l.holds[0].owner == op.Owner {
@@ -90,15 +94,41 @@ func (m *Model) grantHold(name string, l *modelLock, s SessionID, req, owner uin
 	m.emit(Granted, s, req, tok, []byte(name), nil)
 }
 
-// settle grants the waiters that fit, in order, and forgets a name with nothing held or awaited.
+// state follows Engine.state.
+func (m *Model) state(key string, op *Op) *modelLock {
+	l := m.locks[key]
+	if l == nil {
+		l = &modelLock{kind: op.Prim, param: op.Value, avail: int64(op.Value)}
+		m.locks[key] = l
+		m.order = append(m.order, key)
+		return l
+	}
+	if l.kind != op.Prim || (op.Prim.hasParam() && l.param != op.Value) {
+		return nil
+	}
+	return l
+}
+
+// settle grants the waiters that fit, in order (every waiter of a set Event), and forgets a
+// name with nothing held, awaited or open.
 func (m *Model) settle(name string) {
 	l := m.locks[name]
-	for len(l.waiters) > 0 && l.fits(l.waiters[0].n, l.waiters[0].shared) {
-		w := l.waiters[0]
-		l.waiters = l.waiters[1:]
-		m.grantHold(name, l, w.s, w.req, w.owner, w.n, w.shared)
+	switch l.kind {
+	case PrimEvent:
+		for l.flag && len(l.waiters) > 0 {
+			w := l.waiters[0]
+			l.waiters = l.waiters[1:]
+			m.emit(Granted, w.s, w.req, 0, []byte(name), nil)
+		}
+	case PrimBarrier:
+	default:
+		for len(l.waiters) > 0 && l.fits(l.waiters[0].n, l.waiters[0].shared) {
+			w := l.waiters[0]
+			l.waiters = l.waiters[1:]
+			m.grantHold(name, l, w.s, w.req, w.owner, w.n, w.shared)
+		}
 	}
-	if len(l.holds) == 0 && len(l.waiters) == 0 {
+	if len(l.holds) == 0 && len(l.waiters) == 0 && l.nopen == 0 {
 		delete(m.locks, name)
 		m.order = slices.DeleteFunc(m.order, func(n string) bool { return n == name })
 	}
@@ -123,13 +153,13 @@ func (m *Model) ReleaseKind(now int64, s SessionID, req uint64, op Op) {
 		m.emit(Failed, s, req, 0, nil, ErrNameLength)
 		return
 	}
-	if op.Prim >= numPrims || (op.Prim.isSem() && op.N == 0) {
+	if op.invalid() || !op.Prim.holds() {
 		m.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
 	key := string(name)
 	l := m.locks[key]
-	if l != nil && (l.kind != op.Prim || (op.Prim.isSem() && l.param != op.Value)) {
+	if l != nil && (l.kind != op.Prim || (op.Prim.hasParam() && l.param != op.Value)) {
 		m.emit(Failed, s, req, 0, name, ErrWrongKind)
 		return
 	}

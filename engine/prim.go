@@ -17,6 +17,8 @@ const (
 	PrimSemaphore                    // Op.Value permits (threading.Semaphore)
 	PrimBoundedSemaphore             // a Semaphore whose releases may not exceed what is held
 	PrimRWMutex                      // shared or exclusive (flock -s / -x)
+	PrimEvent                        // a flag to wait for (threading.Event)
+	PrimBarrier                      // Op.Value parties meet (threading.Barrier)
 	numPrims
 )
 
@@ -33,11 +35,32 @@ func (p Prim) String() string {
 		return "bounded-semaphore"
 	case PrimRWMutex:
 		return "rwmutex"
+	case PrimEvent:
+		return "event"
+	case PrimBarrier:
+		return "barrier"
 	}
 	return fmt.Sprintf("Prim(%d)", uint8(p))
 }
 
 func (p Prim) isSem() bool { return p == PrimSemaphore || p == PrimBoundedSemaphore }
+
+// hasParam: the kind's Op.Value is fixed while the name is live and part of its identity.
+func (p Prim) hasParam() bool { return p.isSem() || p == PrimBarrier }
+
+// holds: the kind's grants are hold records (the others only wake their waiters).
+func (p Prim) holds() bool { return p > PrimMutex && p < PrimEvent }
+
+// invalid reports an Op that no state could serve: an unknown kind, a semaphore request of
+// 0 permits, a barrier of 0 parties.
+func (op *Op) invalid() bool {
+	return op.Prim >= numPrims || (op.Prim.isSem() && op.N == 0) || (op.Prim == PrimBarrier && op.Value == 0)
+}
+
+// conflicts reports whether the live l cannot serve op: another kind or another parameter.
+func (l *lockState) conflicts(op *Op) bool {
+	return l.kind != op.Prim || (op.Prim.hasParam() && l.param != op.Value)
+}
 
 // More sentinel errors of Failed events, for the kinds beyond the mutex.
 var (
@@ -110,20 +133,23 @@ func (e *Engine) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		e.emit(Failed, s, req, 0, name, ErrTooManyHolds)
 		return
 	}
-	if op.Prim >= numPrims || (op.Prim.isSem() && op.N == 0) {
+	if op.invalid() {
 		e.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
-	h := hashName(e, name)
-	l := e.find(h, name)
-	if l == nil || !l.live {
-		l = e.newLock(h, name, l, op.Prim)
-		l.param, l.avail = op.Value, int64(op.Value)
-	} else if l.kind != op.Prim || (op.Prim.isSem() && l.param != op.Value) {
+	l := e.state(name, &op)
+	if l == nil {
 		e.emit(Failed, s, req, 0, name, ErrWrongKind)
 		return
 	}
-	if op.Prim == PrimRLock {
+	switch op.Prim {
+	case PrimEvent:
+		e.waitEvent(now, l, sess, s, req, op.Wait)
+		return
+	case PrimBarrier:
+		e.arrive(now, l, sess, s, req, op.Wait)
+		return
+	case PrimRLock:
 		if hd := l.holdHead; hd != nil && hd.sess.id == s && hd.owner == op.Owner {
 			hd.count++ // re-entry: granted at once, whoever waits
 			e.emit(Granted, s, req, hd.token, l.name, nil)
@@ -146,6 +172,22 @@ func (e *Engine) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		w := e.enqueue(now, l, e.revive(sess, s), req, op.Wait, 0)
 		w.owner, w.n, w.shared = op.Owner, n, op.Shared
 	}
+}
+
+// state returns the live state of name for op, making it live when it is not, or nil when
+// the name is live as another kind or with another parameter.
+func (e *Engine) state(name []byte, op *Op) *lockState {
+	h := hashName(e, name)
+	l := e.find(h, name)
+	if l == nil || !l.live {
+		l = e.newLock(h, name, l, op.Prim)
+		l.param, l.avail = op.Value, int64(op.Value)
+		return l
+	}
+	if l.conflicts(op) {
+		return nil
+	}
+	return l
 }
 
 // fits reports whether a request of n permits (or a shared/exclusive hold) could be granted now,
@@ -181,12 +223,12 @@ func (e *Engine) ReleaseKind(now int64, s SessionID, req uint64, op Op) {
 		e.emit(Failed, s, req, 0, nil, ErrNameLength)
 		return
 	}
-	if op.Prim >= numPrims || (op.Prim.isSem() && op.N == 0) {
+	if op.invalid() || !op.Prim.holds() {
 		e.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
 	l := e.lookup(name)
-	if l != nil && l.live && (l.kind != op.Prim || (op.Prim.isSem() && l.param != op.Value)) {
+	if l != nil && l.live && l.conflicts(&op) {
 		e.emit(Failed, s, req, 0, name, ErrWrongKind)
 		return
 	}
@@ -362,9 +404,30 @@ func (e *Engine) dropHold(hd *hold) {
 	}
 }
 
-// settle grants, in queue order, every waiter of the non-mutex lock l that now fits, and
-// forgets l when nothing is held or awaited.
+// settle grants, in queue order, every waiter of the non-mutex lock l that now fits (all of
+// them for a set Event), and forgets l when nothing is held, awaited or open.
 func (e *Engine) settle(now int64, l *lockState) {
+	switch l.kind {
+	case PrimEvent:
+		for l.flag && l.nwait > 0 {
+			w := l.front()
+			sess, req := w.sess, w.req
+			e.detachWaiter(w)
+			e.freeWaiter(w)
+			e.emit(Granted, sess.id, req, 0, l.name, nil)
+			e.maybeFreeSession(sess)
+		}
+	case PrimBarrier:
+	default:
+		e.settleHolds(l)
+	}
+	if l.nholds == 0 && l.nwait == 0 && l.nopen == 0 {
+		e.freeLock(l)
+	}
+}
+
+// settleHolds grants, in queue order, every waiter of a kind with holds that now fits.
+func (e *Engine) settleHolds(l *lockState) {
 	for l.nwait > 0 {
 		w := l.front()
 		if !l.fits(w.n, w.shared) {
@@ -375,7 +438,13 @@ func (e *Engine) settle(now int64, l *lockState) {
 		e.freeWaiter(w)
 		e.grantHold(l, sess, req, owner, n, shared)
 	}
-	if l.nholds == 0 && l.nwait == 0 {
-		e.freeLock(l)
+}
+
+// left settles l after one of its waits ended without a grant (timeout, cancel, close):
+// a Barrier breaks, other kinds grant what that wait was blocking.
+func (e *Engine) left(now int64, l *lockState) {
+	if l.kind == PrimBarrier {
+		e.breakBarrier(l)
 	}
+	e.settle(now, l)
 }

@@ -43,6 +43,8 @@ type lockState struct {
 	avail              int64  // semaphore: permits free (past param after a surplus release)
 	held               int64  // semaphore: permits held, the sum over holds
 	excl               bool   // rwmutex: the hold is exclusive
+	flag               bool   // event: set; barrier: broken
+	nopen              int    // sessions' Open records on this name
 
 	ring  []*waiter // power-of-two ring; nil slots are withdrawn waiters
 	head  uint64    // absolute position of the oldest slot; that slot is live when nwait > 0
@@ -73,6 +75,7 @@ type session struct {
 	heldHead, heldTail *lockState
 	waitHead, waitTail *waiter
 	holdHead, holdTail *hold // holds on names of other kinds than the mutex, in grant order
+	openHead, openTail *hold // Open records (only l and the session links are used)
 }
 
 type waitKey struct {
@@ -175,7 +178,7 @@ func (e *Engine) freeLock(l *lockState) {
 	}
 	l.lprev, l.lnext = nil, nil
 	l.head, l.tail = 0, 0
-	l.live, l.param, l.avail, l.held, l.excl = false, 0, 0, 0, false
+	l.live, l.param, l.avail, l.held, l.excl, l.flag = false, 0, 0, 0, false, false
 	e.nlocks--
 	if e.idleLock != nil {
 		e.evictLock(e.idleLock)
@@ -234,7 +237,7 @@ func (e *Engine) revive(s *session, id SessionID) *session {
 // maybeFreeSession forgets s if it holds and awaits nothing. Like locks, the most recently
 // emptied session stays in the map as the idle session (not counted) to spare map churn.
 func (e *Engine) maybeFreeSession(s *session) {
-	if s.heldHead != nil || s.waitHead != nil || s.holdHead != nil || s == e.idleSess {
+	if s.heldHead != nil || s.waitHead != nil || s.holdHead != nil || s.openHead != nil || s == e.idleSess {
 		return
 	}
 	if e.idleSess != nil {
@@ -462,7 +465,7 @@ func (l *lockState) checkHolds() error {
 		}
 		return nil
 	}
-	if l.holder != nil || (l.nholds == 0 && l.nwait == 0) {
+	if l.holder != nil || (l.nholds == 0 && l.nwait == 0 && l.nopen == 0) {
 		return fmt.Errorf("live %v %q with a mutex holder, or with nothing held or awaited", l.kind, l.name)
 	}
 	n, held, excl := 0, int64(0), false
@@ -483,7 +486,11 @@ func (l *lockState) checkHolds() error {
 		return fmt.Errorf("rwmutex %q: exclusive flag %v, holds %d", l.name, l.excl, n)
 	case l.kind == PrimRLock && n > 1:
 		return fmt.Errorf("rlock %q: %d holds", l.name, n)
-	case l.nwait > 0 && l.fits(l.front().n, l.front().shared):
+	case l.kind == PrimEvent && l.flag && l.nwait > 0:
+		return fmt.Errorf("event %q is set but has waiters", l.name)
+	case l.kind == PrimBarrier && (l.nwait >= int(l.param) || (l.flag && l.nwait > 0)):
+		return fmt.Errorf("barrier %q: %d waiters of %d parties, broken %v", l.name, l.nwait, l.param, l.flag)
+	case l.kind.holds() && l.nwait > 0 && l.fits(l.front().n, l.front().shared):
 		return fmt.Errorf("%v %q: its first waiter fits but waits", l.kind, l.name)
 	}
 	return nil
@@ -524,7 +531,7 @@ func (e *Engine) check() error {
 		return fmt.Errorf("counts: locks %d/%d waiters %d/%d", nl, e.nlocks, nw, len(e.waiting))
 	}
 	for id, s := range e.sessions {
-		if s.id != id || (s.heldHead == nil && s.waitHead == nil && s.holdHead == nil) != (s == e.idleSess) {
+		if s.id != id || (s.heldHead == nil && s.waitHead == nil && s.holdHead == nil && s.openHead == nil) != (s == e.idleSess) {
 			return fmt.Errorf("session %d empty or misfiled", id)
 		}
 		n := 0
@@ -532,6 +539,9 @@ func (e *Engine) check() error {
 			n++
 		}
 		for w := s.waitHead; w != nil; w = w.snext {
+			n++
+		}
+		for o := s.openHead; o != nil; o = o.snext {
 			n++
 		}
 		for hd := s.holdHead; hd != nil; hd = hd.snext {
