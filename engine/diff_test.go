@@ -79,6 +79,7 @@ type driver struct {
 	grants    []grantRec
 	lastToken uint64
 	trace     []string
+	kinds     map[string]Prim // the kind last used on each name, to make ops on one name agree often
 }
 
 var diffNames = []string{"a", "b", "c", "", "toolong"} // MaxName is 4 in the differential config
@@ -167,6 +168,13 @@ func (d *driver) kindOp(now int64, s SessionID, req uint64) (string, func(m mach
 	if d.c.intn(4) > 0 { // a semaphore's value is mostly the same, so that its name lives on
 		op.Value = 2
 	}
+	if k, ok := d.kinds[string(op.Name)]; ok && d.c.intn(2) == 0 {
+		op.Prim = k
+	}
+	if d.kinds == nil {
+		d.kinds = map[string]Prim{}
+	}
+	d.kinds[string(op.Name)] = op.Prim
 	if len(d.grants) > 0 && d.c.intn(3) > 0 {
 		g := d.grants[len(d.grants)-1-d.c.intn(min(len(d.grants), 6))]
 		op.Name, op.Token = []byte(g.name), g.token
@@ -174,18 +182,33 @@ func (d *driver) kindOp(now int64, s SessionID, req uint64) (string, func(m mach
 			s = g.s
 		}
 	}
+	if d.c.intn(5) == 0 { // a condition, bound to a lock that is often held by the caller
+		op.Prim, op.Lock = PrimCondition, d.name()
+		if len(d.grants) > 0 && d.c.intn(4) > 0 {
+			g := d.grants[len(d.grants)-1-d.c.intn(min(len(d.grants), 4))]
+			op.Lock, op.Token, s = []byte(g.name), g.token, g.s
+		}
+		if d.c.intn(3) == 0 {
+			act := ActNotify + Action(d.c.intn(2))
+			op.N = uint32(d.c.intn(3))
+			return fmt.Sprintf("Signal(s=%d req=%d act=%d %v)", s, req, act, op), func(m machine) { m.Signal(now, s, req, act, op) }
+		}
+	}
 	if op.Prim == PrimBarrier && d.c.intn(4) == 0 {
 		op.Value = 0 // an invalid barrier
 	}
-	switch d.c.intn(8) {
-	case 0:
+	switch d.c.intn(9) {
+	case 0, 8: // opens are common, so that state without holders (a set Event) lives on
 		return fmt.Sprintf("Open(s=%d req=%d %v)", s, req, op), func(m machine) { m.Open(now, s, req, op) }
 	case 1:
 		return fmt.Sprintf("CloseName(s=%d req=%d %v)", s, req, op), func(m machine) { m.CloseName(now, s, req, op) }
 	case 2:
 		act := Action(d.c.intn(5)) // 0: no action
-		if k, ok := act.kind(); ok && d.c.intn(4) > 0 {
+		if k, ok := act.kind(); ok && d.c.intn(4) > 0 && op.Prim != PrimCondition {
 			op.Prim = k
+		}
+		if op.Prim == PrimCondition && d.c.intn(3) > 0 {
+			act = ActNotify + Action(d.c.intn(2))
 		}
 		return fmt.Sprintf("Signal(s=%d req=%d act=%d %v)", s, req, act, op), func(m machine) { m.Signal(now, s, req, act, op) }
 	case 3, 4, 5:

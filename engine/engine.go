@@ -43,7 +43,16 @@
 //   - ReleaseKind: Done(req) or Failed(req); after a Done, Granted to every waiter
 //     that now fits, in queue order.
 //   - Cancel, and a wait timeout in Tick, on a kind beyond the mutex: after the
-//     Failed of the withdrawn wait, Granted to every waiter it was blocking.
+//     Failed of the withdrawn wait, Granted to every waiter it was blocking (a
+//     Barrier instead breaks: Failed(ErrBroken) to each other waiter). A Condition
+//     wait that times out emits nothing then: it queues for its lock again, and
+//     its Granted (Err = ErrTimeout) comes when it holds the lock.
+//   - Signal: Done(req), then the wakes: Granted to every Event waiter, or
+//     Failed(ErrBroken) to every Barrier waiter, or (notify) Granted to the
+//     moved Condition waiters that find their lock free.
+//   - AcquireKind of a Condition: its lock is released (Granted to the lock's
+//     next waiters); a Barrier arrival that completes it: Granted to each party
+//     in arrival order (Value = index), the arriving one last.
 //   - CloseSession: no event to the closed session (it is gone). Its waits are
 //     dropped first, silently; then the names of other kinds whose queue lost a
 //     wait grant the waiters that now fit (in the order of the session's first
@@ -56,7 +65,8 @@
 //     emits Failed(ErrTimeout) to the waiter; a lease expiry emits Lost to the
 //     old holder, then Granted to the next waiter (granted at the Tick's now).
 //
-// Event fields: Name is the lock the request was about (nil for Cancel's Done,
+// Event fields: Err is set on Failed, and on the Granted that ends a Condition wait
+// that timed out (the lock is held again all the same). Name is the lock the request was about (nil for Cancel's Done,
 // for ErrNameLength and for EpochBumped); Token is set on Granted, Lost, on the
 // Done of Release and Renew, and on EpochBumped (the new epoch); it is 0 otherwise.
 package engine
@@ -436,6 +446,10 @@ func (e *Engine) CloseSession(now int64, s SessionID) {
 func (e *Engine) Tick(now int64) {
 	for len(e.timers) > 0 && e.timers[0].when <= now {
 		t := e.timers.pop()
+		if w := t.w; w != nil && w.lock.kind == PrimCondition {
+			e.condTimeout(now, w)
+			continue
+		}
 		if w := t.w; w != nil {
 			l, sess := w.lock, w.sess
 			e.detachWaiter(w)

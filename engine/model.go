@@ -39,6 +39,7 @@ type modelLock struct {
 	holds []modelHold // kinds other than the mutex, in grant order
 	flag  bool        // event set; barrier broken
 	nopen int
+	bound string // condition: its lock
 }
 
 type modelOpen struct {
@@ -69,6 +70,9 @@ type modelWaiter struct {
 	owner    uint64
 	n        int64
 	shared   bool
+	lockKind Prim  // condition wait: the kind of its lock
+	count    int   // condition wait: the RLock depth to restore
+	err      error // what the Granted of a re-acquiring condition wait reports
 }
 
 // NewModel returns a Model, or an error wrapping ErrConfig when cfg is invalid.
@@ -122,6 +126,7 @@ func (m *Model) handOver(now int64, name string) {
 	w := l.waiters[0]
 	l.waiters = l.waiters[1:]
 	m.grant(now, name, l, w.s, w.req, w.ttl)
+	m.events[len(m.events)-1].Err = w.err
 }
 
 func (m *Model) findWaiter(s SessionID, req uint64) (string, int) {
@@ -307,6 +312,11 @@ func (m *Model) Tick(now int64) {
 			return
 		}
 		l := m.locks[name]
+		if i >= 0 && l.kind == PrimCondition {
+			m.reacquire(now, name, i, ErrTimeout)
+			m.settle(name)
+			continue
+		}
 		if i >= 0 {
 			w := l.waiters[i]
 			l.waiters = slices.Delete(l.waiters, i, i+1)

@@ -26,7 +26,7 @@ func (m *Model) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		m.emit(Failed, s, req, 0, name, ErrTooManyHolds)
 		return
 	}
-	if op.invalid() {
+	if op.invalid(m.cfg.MaxName) {
 		m.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
@@ -37,6 +37,9 @@ func (m *Model) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		return
 	}
 	switch op.Prim {
+	case PrimCondition:
+		m.condWait(now, s, req, key, l, &op)
+		return
 	case PrimEvent:
 		m.waitEvent(now, s, req, key, l, op.Wait)
 		return
@@ -99,11 +102,14 @@ func (m *Model) state(key string, op *Op) *modelLock {
 	l := m.locks[key]
 	if l == nil {
 		l = &modelLock{kind: op.Prim, param: op.Value, avail: int64(op.Value)}
+		if op.Prim == PrimCondition {
+			l.bound = string(op.Lock)
+		}
 		m.locks[key] = l
 		m.order = append(m.order, key)
 		return l
 	}
-	if l.kind != op.Prim || (op.Prim.hasParam() && l.param != op.Value) {
+	if l.kind != op.Prim || (op.Prim.hasParam() && l.param != op.Value) || (op.Prim == PrimCondition && l.bound != string(op.Lock)) {
 		return nil
 	}
 	return l
@@ -120,12 +126,16 @@ func (m *Model) settle(name string) {
 			l.waiters = l.waiters[1:]
 			m.emit(Granted, w.s, w.req, 0, []byte(name), nil)
 		}
-	case PrimBarrier:
+	case PrimBarrier, PrimCondition:
 	default:
 		for len(l.waiters) > 0 && l.fits(l.waiters[0].n, l.waiters[0].shared) {
 			w := l.waiters[0]
 			l.waiters = l.waiters[1:]
 			m.grantHold(name, l, w.s, w.req, w.owner, w.n, w.shared)
+			if w.count > 0 {
+				l.holds[len(l.holds)-1].count = w.count
+				m.events[len(m.events)-1].Err = w.err
+			}
 		}
 	}
 	if len(l.holds) == 0 && len(l.waiters) == 0 && l.nopen == 0 {
@@ -153,7 +163,7 @@ func (m *Model) ReleaseKind(now int64, s SessionID, req uint64, op Op) {
 		m.emit(Failed, s, req, 0, nil, ErrNameLength)
 		return
 	}
-	if op.invalid() || !op.Prim.holds() {
+	if op.invalid(m.cfg.MaxName) || !op.Prim.holds() {
 		m.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}

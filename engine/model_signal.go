@@ -26,7 +26,7 @@ func (m *Model) Open(now int64, s SessionID, req uint64, op Op) {
 		m.emit(Failed, s, req, 0, name, ErrTooManyHolds)
 		return
 	}
-	if op.Prim == PrimMutex || op.Prim >= numPrims || (op.Prim == PrimBarrier && op.Value == 0) {
+	if op.invalidOpen(m.cfg.MaxName) {
 		m.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
@@ -61,7 +61,7 @@ func (m *Model) Signal(now int64, s SessionID, req uint64, act Action, op Op) {
 		return
 	}
 	kind, ok := act.kind()
-	if !ok || kind != op.Prim || op.invalid() {
+	if !ok || kind != op.Prim || op.invalid(m.cfg.MaxName) {
 		m.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
@@ -69,6 +69,11 @@ func (m *Model) Signal(now int64, s SessionID, req uint64, act Action, op Op) {
 	l := m.state(key, &op)
 	if l == nil {
 		m.emit(Failed, s, req, 0, name, ErrWrongKind)
+		return
+	}
+	if kind == PrimCondition && !m.owns(s, &op) {
+		m.emit(Failed, s, req, 0, name, ErrNotOwner)
+		m.settle(key)
 		return
 	}
 	m.emit(Done, s, req, 0, name, nil)
@@ -82,6 +87,14 @@ func (m *Model) Signal(now int64, s SessionID, req uint64, act Action, op Op) {
 	case ActReset:
 		m.breakBarrier(key, l)
 		l.flag = false
+	case ActNotify:
+		for n := max(int(op.N), 1); n > 0 && len(l.waiters) > 0; n-- {
+			m.reacquire(now, key, 0, nil)
+		}
+	case ActNotifyAll:
+		for len(l.waiters) > 0 {
+			m.reacquire(now, key, 0, nil)
+		}
 	}
 	m.settle(key)
 }

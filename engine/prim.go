@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -19,6 +20,7 @@ const (
 	PrimRWMutex                      // shared or exclusive (flock -s / -x)
 	PrimEvent                        // a flag to wait for (threading.Event)
 	PrimBarrier                      // Op.Value parties meet (threading.Barrier)
+	PrimCondition                    // waits bound to the Mutex or RLock named Op.Lock (threading.Condition)
 	numPrims
 )
 
@@ -39,6 +41,8 @@ func (p Prim) String() string {
 		return "event"
 	case PrimBarrier:
 		return "barrier"
+	case PrimCondition:
+		return "condition"
 	}
 	return fmt.Sprintf("Prim(%d)", uint8(p))
 }
@@ -52,14 +56,23 @@ func (p Prim) hasParam() bool { return p.isSem() || p == PrimBarrier }
 func (p Prim) holds() bool { return p > PrimMutex && p < PrimEvent }
 
 // invalid reports an Op that no state could serve: an unknown kind, a semaphore request of
-// 0 permits, a barrier of 0 parties.
-func (op *Op) invalid() bool {
-	return op.Prim >= numPrims || (op.Prim.isSem() && op.N == 0) || (op.Prim == PrimBarrier && op.Value == 0)
+// 0 permits, a barrier of 0 parties, a condition without a lock name of 1..maxName bytes.
+func (op *Op) invalid(maxName int) bool {
+	return op.Prim >= numPrims || (op.Prim.isSem() && op.N == 0) || (op.Prim == PrimBarrier && op.Value == 0) ||
+		(op.Prim == PrimCondition && (len(op.Lock) == 0 || len(op.Lock) > maxName))
 }
 
-// conflicts reports whether the live l cannot serve op: another kind or another parameter.
+// invalidOpen is invalid for Open, which takes no permits, and refuses the mutex, whose state
+// is only its holder.
+func (op *Op) invalidOpen(maxName int) bool {
+	return op.Prim == PrimMutex || (!op.Prim.isSem() && op.invalid(maxName))
+}
+
+// conflicts reports whether the live l cannot serve op: another kind or another parameter
+// (a semaphore's value, a barrier's parties, a condition's lock).
 func (l *lockState) conflicts(op *Op) bool {
-	return l.kind != op.Prim || (op.Prim.hasParam() && l.param != op.Value)
+	return l.kind != op.Prim || (op.Prim.hasParam() && l.param != op.Value) ||
+		(op.Prim == PrimCondition && !bytes.Equal(l.bound, op.Lock))
 }
 
 // More sentinel errors of Failed events, for the kinds beyond the mutex.
@@ -85,7 +98,8 @@ type Op struct {
 	Value uint32 // Semaphore: the initial value; fixed while the name is live
 	// Shared asks an RWMutex for a shared (read) hold instead of an exclusive one.
 	Shared bool
-	Token  uint64        // RWMutex and Mutex release: the token of the grant
+	Token  uint64        // RWMutex and Mutex release, Condition: the token of the grant (of Lock)
+	Lock   []byte        // Condition: the name of its Mutex or RLock; fixed while the name is live
 	Wait   time.Duration // acquire: 0 = try once, < 0 = forever, > 0 = up to that long
 }
 
@@ -133,7 +147,7 @@ func (e *Engine) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		e.emit(Failed, s, req, 0, name, ErrTooManyHolds)
 		return
 	}
-	if op.invalid() {
+	if op.invalid(e.cfg.MaxName) {
 		e.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
@@ -143,6 +157,9 @@ func (e *Engine) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		return
 	}
 	switch op.Prim {
+	case PrimCondition:
+		e.condWait(now, l, s, req, &op)
+		return
 	case PrimEvent:
 		e.waitEvent(now, l, sess, s, req, op.Wait)
 		return
@@ -182,6 +199,9 @@ func (e *Engine) state(name []byte, op *Op) *lockState {
 	if l == nil || !l.live {
 		l = e.newLock(h, name, l, op.Prim)
 		l.param, l.avail = op.Value, int64(op.Value)
+		if op.Prim == PrimCondition {
+			l.bound = append(l.bound[:0], op.Lock...)
+		}
 		return l
 	}
 	if l.conflicts(op) {
@@ -223,7 +243,7 @@ func (e *Engine) ReleaseKind(now int64, s SessionID, req uint64, op Op) {
 		e.emit(Failed, s, req, 0, nil, ErrNameLength)
 		return
 	}
-	if op.invalid() || !op.Prim.holds() {
+	if op.invalid(e.cfg.MaxName) || !op.Prim.holds() {
 		e.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
@@ -329,7 +349,7 @@ func (e *Engine) takePermits(hd *hold, max int64) int64 {
 }
 
 // grantHold makes a new hold of n on l for (sess, req) under a fresh token.
-func (e *Engine) grantHold(l *lockState, sess *session, req, owner uint64, n int64, shared bool) {
+func (e *Engine) grantHold(l *lockState, sess *session, req, owner uint64, n int64, shared bool) *hold {
 	tok := e.nextToken()
 	var hd *hold
 	if k := len(e.freeHolds); k > 0 {
@@ -364,6 +384,7 @@ func (e *Engine) grantHold(l *lockState, sess *session, req, owner uint64, n int
 		l.excl = true
 	}
 	e.emit(Granted, sess.id, req, tok, l.name, nil)
+	return hd
 }
 
 // dropHold ends hd, giving its permits back; the caller settles the lock and frees the session.
@@ -417,7 +438,7 @@ func (e *Engine) settle(now int64, l *lockState) {
 			e.emit(Granted, sess.id, req, 0, l.name, nil)
 			e.maybeFreeSession(sess)
 		}
-	case PrimBarrier:
+	case PrimBarrier, PrimCondition:
 	default:
 		e.settleHolds(l)
 	}
@@ -433,10 +454,14 @@ func (e *Engine) settleHolds(l *lockState) {
 		if !l.fits(w.n, w.shared) {
 			break
 		}
-		sess, req, owner, n, shared := w.sess, w.req, w.owner, w.n, w.shared
+		sess, req, owner, n, shared, count, err := w.sess, w.req, w.owner, w.n, w.shared, w.count, w.err
 		e.detachWaiter(w)
 		e.freeWaiter(w)
-		e.grantHold(l, sess, req, owner, n, shared)
+		hd := e.grantHold(l, sess, req, owner, n, shared)
+		if count > 0 { // a Condition wait re-acquiring its RLock at its old depth
+			hd.count = count
+			e.events[len(e.events)-1].Err = err
+		}
 	}
 }
 

@@ -16,10 +16,12 @@ var ErrBroken = errors.New("engine: barrier broken")
 type Action uint8
 
 const (
-	ActSet   Action = iota + 1 // Event: set the flag and wake every waiter
-	ActClear                   // Event: clear the flag
-	ActAbort                   // Barrier: break it; every waiter fails with ErrBroken
-	ActReset                   // Barrier: every waiter fails with ErrBroken; the barrier is whole again
+	ActSet       Action = iota + 1 // Event: set the flag and wake every waiter
+	ActClear                       // Event: clear the flag
+	ActAbort                       // Barrier: break it; every waiter fails with ErrBroken
+	ActReset                       // Barrier: every waiter fails with ErrBroken; the barrier is whole again
+	ActNotify                      // Condition: move up to Op.N waiters to re-acquire the lock (N 0 = 1)
+	ActNotifyAll                   // Condition: move every waiter to re-acquire the lock
 )
 
 // actionKind is the kind each action applies to.
@@ -29,6 +31,8 @@ func (a Action) kind() (Prim, bool) {
 		return PrimEvent, true
 	case ActAbort, ActReset:
 		return PrimBarrier, true
+	case ActNotify, ActNotifyAll:
+		return PrimCondition, true
 	}
 	return 0, false
 }
@@ -49,7 +53,7 @@ func (e *Engine) Open(now int64, s SessionID, req uint64, op Op) {
 		e.emit(Failed, s, req, 0, name, ErrTooManyHolds)
 		return
 	}
-	if op.Prim == PrimMutex || op.Prim >= numPrims || (op.Prim == PrimBarrier && op.Value == 0) {
+	if op.invalidOpen(e.cfg.MaxName) {
 		e.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
@@ -137,13 +141,18 @@ func (e *Engine) Signal(now int64, s SessionID, req uint64, act Action, op Op) {
 		return
 	}
 	kind, ok := act.kind()
-	if !ok || kind != op.Prim || op.invalid() {
+	if !ok || kind != op.Prim || op.invalid(e.cfg.MaxName) {
 		e.emit(Failed, s, req, 0, name, ErrInvalid)
 		return
 	}
 	l := e.state(name, &op)
 	if l == nil {
 		e.emit(Failed, s, req, 0, name, ErrWrongKind)
+		return
+	}
+	if kind == PrimCondition && !e.owns(s, &op) { // Python: RuntimeError, notify of an un-acquired lock
+		e.emit(Failed, s, req, 0, name, ErrNotOwner)
+		e.settle(now, l)
 		return
 	}
 	e.emit(Done, s, req, 0, l.name, nil)
@@ -157,6 +166,10 @@ func (e *Engine) Signal(now int64, s SessionID, req uint64, act Action, op Op) {
 	case ActReset:
 		e.breakBarrier(l)
 		l.flag = false
+	case ActNotify:
+		e.notify(now, l, max(int(op.N), 1))
+	case ActNotifyAll:
+		e.notify(now, l, l.nwait)
 	}
 	e.settle(now, l)
 }

@@ -46,6 +46,8 @@ type lockState struct {
 	flag               bool   // event: set; barrier: broken
 	nopen              int    // sessions' Open records on this name
 
+	bound []byte // condition: the name of its lock; its buffer survives recycling
+
 	ring  []*waiter // power-of-two ring; nil slots are withdrawn waiters
 	head  uint64    // absolute position of the oldest slot; that slot is live when nwait > 0
 	tail  uint64    // absolute position one past the newest slot
@@ -64,8 +66,13 @@ type waiter struct {
 	owner  uint64 // RLock owner
 	n      int64  // semaphore permits wanted; 1 otherwise
 	shared bool   // RWMutex shared request
-	sprev  *waiter
-	snext  *waiter // session's wait list
+	// A Condition wait: the kind of its lock and, for an RLock, the depth to restore; when it
+	// queues again for the lock, err is what its Granted reports (ErrTimeout: it timed out).
+	lockKind Prim
+	count    int
+	err      error
+	sprev    *waiter
+	snext    *waiter // session's wait list
 }
 
 // session is a client session with something held or awaited; freed when it has neither.
@@ -302,10 +309,13 @@ func (e *Engine) grantNext(now int64, l *lockState) {
 		return
 	}
 	w := l.front()
-	sess, req, ttl := w.sess, w.req, w.ttl
+	sess, req, ttl, err := w.sess, w.req, w.ttl, w.err
 	e.detachWaiter(w)
 	e.freeWaiter(w)
 	e.grant(now, l, sess, req, ttl)
+	if err != nil { // a Condition wait that timed out has its mutex again
+		e.events[len(e.events)-1].Err = err
+	}
 }
 
 func (e *Engine) nextToken() uint64 {
@@ -385,7 +395,7 @@ func (e *Engine) detachWaiter(w *waiter) {
 
 func (e *Engine) freeWaiter(w *waiter) {
 	w.sess, w.lock, w.sprev, w.snext = nil, nil, nil, nil
-	w.owner, w.n, w.shared = 0, 0, false
+	w.owner, w.n, w.shared, w.lockKind, w.count, w.err = 0, 0, false, 0, 0, nil
 	if len(e.freeWaiters) < maxFreeList {
 		e.freeWaiters = append(e.freeWaiters, w)
 	}
