@@ -82,10 +82,11 @@ func (e *Engine) reacquire(now int64, w *waiter, err error) {
 		e.emit(Failed, sess.id, req, 0, c.name, ErrWrongKind)
 		e.maybeFreeSession(sess)
 	case kind == PrimMutex && (l == nil || !l.live):
-		e.grant(now, e.newLock(h, c.bound, l, PrimMutex), sess, req, 0)
+		e.grant(now, e.newLock(h, c.bound, l, PrimMutex), sess, req, 0, owner)
 		e.events[len(e.events)-1].Err = err
 	case kind == PrimMutex:
-		e.enqueue(now, l, sess, req, -1, 0).err = err
+		q := e.enqueue(now, l, sess, req, -1, 0)
+		q.owner, q.err = owner, err
 	default:
 		if l == nil || !l.live {
 			l = e.newLock(h, c.bound, l, PrimRLock)

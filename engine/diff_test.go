@@ -164,6 +164,7 @@ func (d *driver) kindOp(now int64, s SessionID, req uint64) (string, func(m mach
 		Shared: d.c.intn(3) > 0,
 		Token:  uint64(d.c.intn(3)),
 		Wait:   d.dur(20),
+		Detect: d.c.intn(2) == 0,
 	}
 	if d.c.intn(4) > 0 { // a semaphore's value is mostly the same, so that its name lives on
 		op.Value = 2
@@ -270,7 +271,10 @@ func (d *driver) reentry(g grantRec) bool {
 
 func sameEvent(a, b Event) bool {
 	return a.Kind == b.Kind && a.Session == b.Session && a.Req == b.Req && a.Token == b.Token &&
-		bytes.Equal(a.Name, b.Name) && (a.Name == nil) == (b.Name == nil) && a.Err == b.Err && a.Value == b.Value
+		bytes.Equal(a.Name, b.Name) && (a.Name == nil) == (b.Name == nil) && a.Err == b.Err && a.Value == b.Value &&
+		slices.EqualFunc(a.Cycle, b.Cycle, func(x, y Hop) bool {
+			return x.Session == y.Session && x.Owner == y.Owner && bytes.Equal(x.Name, y.Name)
+		})
 }
 
 func collect(m machine, now int64) []LockStatus {
@@ -299,12 +303,27 @@ func runDiff(c chooser) error {
 		e.hashMask = 1
 	}
 	d := &driver{c: c}
+	fail := func(err error) error {
+		tail := d.trace[max(0, len(d.trace)-40):]
+		return fmt.Errorf("%w\nafter %d ops (config %+v), last ops:\n  %s", err, len(d.trace), cfg, strings.Join(tail, "\n  "))
+	}
 	for !c.done() {
 		d.step(e, m)
 		if err := d.compare(e, m); err != nil {
-			tail := d.trace[max(0, len(d.trace)-40):]
-			return fmt.Errorf("%w\nafter %d ops (config %+v), last ops:\n  %s", err, len(d.trace), cfg, strings.Join(tail, "\n  "))
+			return fail(err)
 		}
+	}
+	// Lifetimes: once every session is gone, no state of any kind is left.
+	for s := range SessionID(5) {
+		e.CloseSession(d.now, s)
+		m.CloseSession(d.now, s)
+		d.trace = append(d.trace, fmt.Sprintf("t=%d CloseSession(s=%d) (end)", d.now, s))
+		if err := d.compare(e, m); err != nil {
+			return fail(err)
+		}
+	}
+	if st := e.Stats(); st != (Stats{}) {
+		return fail(fmt.Errorf("state left after every session closed: %+v", st))
 	}
 	return nil
 }

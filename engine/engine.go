@@ -207,6 +207,9 @@ type Event struct {
 	Err     error
 	// Value is a Barrier wait's arrival index (0 for the first to arrive) on its Granted.
 	Value int64
+	// Cycle is the wait-for cycle of a Failed(ErrDeadlock), starting with the requester.
+	// It aliases engine memory like Name.
+	Cycle []Hop
 }
 
 // String renders the event for logs and test failures.
@@ -274,6 +277,10 @@ type Engine struct {
 
 	events []Event
 	arena  []byte // event names are copied here; reset by ClearEvents
+	hops   []Hop  // deadlock cycles of events; reset by ClearEvents
+
+	visitGen uint64       // deadlock walk generation (waiter.visit)
+	path     []*lockState // deadlock walk scratch
 }
 
 // New returns an Engine, or an error wrapping ErrConfig when cfg is invalid.
@@ -305,6 +312,12 @@ func New(cfg Config) (*Engine, error) {
 // comes back as Req in the Granted and, for a lease, the Lost event.
 // name is copied; the caller keeps ownership.
 func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration) {
+	e.acquireMutex(now, s, req, name, wait, ttl, 0, false)
+}
+
+// acquireMutex is Acquire for an owner within the session (AcquireKind's Op.Owner), with
+// deadlock detection when detect is set.
+func (e *Engine) acquireMutex(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration, owner uint64, detect bool) {
 	if len(name) == 0 || len(name) > e.cfg.MaxName {
 		e.emit(Failed, s, req, 0, nil, ErrNameLength)
 		return
@@ -321,7 +334,7 @@ func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, 
 	h := hashName(e, name)
 	l := e.find(h, name)
 	if l == nil || !l.live { // free: unknown or idle
-		e.grant(now, e.newLock(h, name, l, PrimMutex), e.revive(sess, s), req, ttl)
+		e.grant(now, e.newLock(h, name, l, PrimMutex), e.revive(sess, s), req, ttl, owner)
 		return
 	}
 	if l.kind != PrimMutex {
@@ -336,7 +349,10 @@ func (e *Engine) Acquire(now int64, s SessionID, req uint64, name []byte, wait, 
 		e.emit(Failed, s, req, 0, name, ErrQueueFull)
 		return
 	}
-	e.enqueue(now, l, e.revive(sess, s), req, wait, ttl)
+	if detect && e.deadlock(s, req, owner, l) {
+		return
+	}
+	e.enqueue(now, l, e.revive(sess, s), req, wait, ttl).owner = owner
 }
 
 // Release frees name if s holds it under token: Done(req), and the next waiter (FIFO) is Granted.
@@ -494,6 +510,8 @@ func (e *Engine) ClearEvents() {
 		e.arena = nil
 	}
 	e.arena = e.arena[:0]
+	clear(e.hops)
+	e.hops = e.hops[:0]
 }
 
 // Status reports the lock name, or false when nobody holds or waits for it.

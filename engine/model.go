@@ -24,14 +24,15 @@ type Model struct {
 }
 
 type modelLock struct {
-	holder    SessionID
-	holderReq uint64
-	token     uint64
-	grantSeq  uint64
-	leased    bool
-	leaseAt   int64
-	leaseSeq  uint64
-	waiters   []modelWaiter // FIFO
+	holder      SessionID
+	holderReq   uint64
+	holderOwner uint64
+	token       uint64
+	grantSeq    uint64
+	leased      bool
+	leaseAt     int64
+	leaseSeq    uint64
+	waiters     []modelWaiter // FIFO
 
 	kind  Prim
 	param uint32
@@ -127,6 +128,7 @@ func (m *Model) handOver(now int64, name string) {
 	l.waiters = l.waiters[1:]
 	m.grant(now, name, l, w.s, w.req, w.ttl)
 	m.events[len(m.events)-1].Err = w.err
+	l.holderOwner = w.owner
 }
 
 func (m *Model) findWaiter(s SessionID, req uint64) (string, int) {
@@ -142,6 +144,10 @@ func (m *Model) findWaiter(s SessionID, req uint64) (string, int) {
 
 // Acquire follows Engine.Acquire.
 func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration) {
+	m.acquireMutex(now, s, req, name, wait, ttl, 0, false)
+}
+
+func (m *Model) acquireMutex(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration, owner uint64, detect bool) {
 	if len(name) == 0 || len(name) > m.cfg.MaxName {
 		m.emit(Failed, s, req, 0, nil, ErrNameLength)
 		return
@@ -166,13 +172,15 @@ func (m *Model) Acquire(now int64, s SessionID, req uint64, name []byte, wait, t
 		m.locks[n] = l
 		m.order = append(m.order, n)
 		m.grant(now, n, l, s, req, ttl)
+		l.holderOwner = owner
 	case wait == 0:
 		m.emit(Failed, s, req, 0, name, ErrTimeout)
 	case len(l.waiters) >= m.cfg.MaxWaiters:
 		m.emit(Failed, s, req, 0, name, ErrQueueFull)
+	case detect && m.deadlock(s, req, owner, n):
 	default:
 		m.queued++
-		w := modelWaiter{s: s, req: req, ttl: ttl, enq: now, timed: wait > 0, qseq: m.queued}
+		w := modelWaiter{s: s, req: req, ttl: ttl, enq: now, timed: wait > 0, qseq: m.queued, owner: owner}
 		if w.timed {
 			w.deadline, w.seq = addSat(now, wait), m.nextSeq()
 		}

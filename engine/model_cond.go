@@ -68,10 +68,12 @@ func (m *Model) reacquire(now int64, cname string, i int, err error) {
 	case l != nil && l.kind != w.lockKind:
 		m.emit(Failed, w.s, w.req, 0, []byte(cname), ErrWrongKind)
 	case w.lockKind == PrimMutex && l == nil:
-		m.grant(now, c.bound, newLock(PrimMutex), w.s, w.req, 0)
+		nl := newLock(PrimMutex)
+		m.grant(now, c.bound, nl, w.s, w.req, 0)
 		m.events[len(m.events)-1].Err = err
+		nl.holderOwner = w.owner
 	case w.lockKind == PrimMutex:
-		q.owner, q.n, q.count = 0, 0, 0
+		q.n, q.count = 0, 0
 		l.waiters = append(l.waiters, q)
 	default:
 		if l == nil {

@@ -10,7 +10,7 @@ import (
 // AcquireKind follows Engine.AcquireKind.
 func (m *Model) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 	if op.Prim == PrimMutex {
-		m.Acquire(now, s, req, op.Name, op.Wait, 0)
+		m.acquireMutex(now, s, req, op.Name, op.Wait, 0, op.Owner, op.Detect)
 		return
 	}
 	name := op.Name
@@ -64,6 +64,7 @@ func (m *Model) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		m.settle(key)
 	case len(l.waiters) >= m.cfg.MaxWaiters:
 		m.emit(Failed, s, req, 0, name, ErrQueueFull)
+	case op.Detect && !op.Prim.isSem() && m.deadlock(s, req, op.Owner, key):
 	default:
 		m.queued++
 		w := modelWaiter{s: s, req: req, enq: now, timed: op.Wait > 0, qseq: m.queued, owner: op.Owner, n: n, shared: op.Shared}

@@ -101,6 +101,9 @@ type Op struct {
 	Token  uint64        // RWMutex and Mutex release, Condition: the token of the grant (of Lock)
 	Lock   []byte        // Condition: the name of its Mutex or RLock; fixed while the name is live
 	Wait   time.Duration // acquire: 0 = try once, < 0 = forever, > 0 = up to that long
+	// Detect asks an acquire of a Mutex, RLock or RWMutex that would wait to fail at once with
+	// ErrDeadlock instead when its wait would close a cycle in the wait-for graph.
+	Detect bool
 }
 
 // hold is one grant on a name of a kind other than the mutex (whose single holder lives in
@@ -130,7 +133,7 @@ type hold struct {
 // is granted or leaves, every waiter that now fits is granted in queue order.
 func (e *Engine) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 	if op.Prim == PrimMutex {
-		e.Acquire(now, s, req, op.Name, op.Wait, 0)
+		e.acquireMutex(now, s, req, op.Name, op.Wait, 0, op.Owner, op.Detect)
 		return
 	}
 	name := op.Name
@@ -185,6 +188,7 @@ func (e *Engine) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		e.settle(now, l) // frees a name created just for this try
 	case l.nwait >= e.cfg.MaxWaiters:
 		e.emit(Failed, s, req, 0, name, ErrQueueFull)
+	case op.Detect && op.Prim != PrimSemaphore && op.Prim != PrimBoundedSemaphore && e.deadlock(s, req, op.Owner, l):
 	default:
 		w := e.enqueue(now, l, e.revive(sess, s), req, op.Wait, 0)
 		w.owner, w.n, w.shared = op.Owner, n, op.Shared

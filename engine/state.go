@@ -25,12 +25,13 @@ type lockState struct {
 
 	lprev, lnext *lockState // engine's live list
 
-	holder    *session
-	holderReq uint64
-	token     uint64
-	lease     timer      // armed iff the holder has a lease
-	sprev     *lockState // holder session's held list, in grant order
-	snext     *lockState
+	holder      *session
+	holderReq   uint64
+	holderOwner uint64 // the holder's Op.Owner (0 through Acquire), for deadlock detection
+	token       uint64
+	lease       timer      // armed iff the holder has a lease
+	sprev       *lockState // holder session's held list, in grant order
+	snext       *lockState
 
 	kind Prim
 	live bool // held or awaited: in the live list (the idle lock is not)
@@ -71,6 +72,7 @@ type waiter struct {
 	lockKind Prim
 	count    int
 	err      error
+	visit    uint64 // deadlock walk generation that last crossed this wait
 	sprev    *waiter
 	snext    *waiter // session's wait list
 }
@@ -266,9 +268,9 @@ func (e *Engine) evictSession(s *session) {
 // --- holding ------------------------------------------------------------------
 
 // grant makes sess the holder of l (which has none) under a fresh token.
-func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl time.Duration) {
+func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl time.Duration, owner uint64) {
 	tok := e.nextToken() // may emit EpochBumped, which must precede the Granted
-	l.holder, l.holderReq, l.token = sess, req, tok
+	l.holder, l.holderReq, l.token, l.holderOwner = sess, req, tok, owner
 	l.sprev, l.snext = sess.heldTail, nil
 	if sess.heldTail != nil {
 		sess.heldTail.snext = l
@@ -309,10 +311,10 @@ func (e *Engine) grantNext(now int64, l *lockState) {
 		return
 	}
 	w := l.front()
-	sess, req, ttl, err := w.sess, w.req, w.ttl, w.err
+	sess, req, ttl, err, owner := w.sess, w.req, w.ttl, w.err, w.owner
 	e.detachWaiter(w)
 	e.freeWaiter(w)
-	e.grant(now, l, sess, req, ttl)
+	e.grant(now, l, sess, req, ttl, owner)
 	if err != nil { // a Condition wait that timed out has its mutex again
 		e.events[len(e.events)-1].Err = err
 	}
@@ -395,7 +397,7 @@ func (e *Engine) detachWaiter(w *waiter) {
 
 func (e *Engine) freeWaiter(w *waiter) {
 	w.sess, w.lock, w.sprev, w.snext = nil, nil, nil, nil
-	w.owner, w.n, w.shared, w.lockKind, w.count, w.err = 0, 0, false, 0, 0, nil
+	w.owner, w.n, w.shared, w.lockKind, w.count, w.err, w.visit = 0, 0, false, 0, 0, nil, 0
 	if len(e.freeWaiters) < maxFreeList {
 		e.freeWaiters = append(e.freeWaiters, w)
 	}
@@ -448,6 +450,16 @@ func (l *lockState) grow() {
 }
 
 // --- events ---------------------------------------------------------------------
+
+// copyName copies name into the event arena; nil for an empty name, so that events compare simply.
+func (e *Engine) copyName(name []byte) []byte {
+	if len(name) == 0 {
+		return nil
+	}
+	start := len(e.arena)
+	e.arena = append(e.arena, name...)
+	return e.arena[start:len(e.arena):len(e.arena)]
+}
 
 func (e *Engine) emit(k Kind, s SessionID, req, tok uint64, name []byte, err error) {
 	var n []byte // nil for an empty name, so that events compare simply
