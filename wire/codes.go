@@ -20,6 +20,12 @@ var codeNames = [...]string{
 	CodeSlowConsumer:    "slow consumer",
 	CodeInternal:        "internal error",
 	CodeTooManyHolds:    "too many holds",
+	CodeWrongKind:       "wrong kind",
+	CodeNotOwner:        "not owner",
+	CodeOverRelease:     "released too many times",
+	CodeBroken:          "barrier broken",
+	CodeDeadlock:        "deadlock",
+	CodeInvalid:         "invalid argument",
 }
 
 // String names the code; unknown codes print as "code(N)" so logs stay readable when a newer

@@ -20,7 +20,7 @@ const (
 	lostFixed      = 8 + 8 + 2 + 2 // target, token, code, name length
 	errorFixed     = 2 + 2         // code, message length
 	countSize      = 2             // u16 entry count of STATUS and STATUS_REPLY
-	lockInfoFixed  = 8 + 8 + 4 + 8 + 8 + 2
+	lockInfoFixed  = 8 + 8 + 4 + 8 + 8 + 1 + 4 + 8 + 2
 	minFrameLength = 1 + 8 // type + req: the smallest legal length field
 )
 
@@ -84,6 +84,16 @@ func Decode(buf []byte, lim Limits, f *Frame) (n int, err error) {
 type cursor struct {
 	p     []byte
 	short bool
+}
+
+func (c *cursor) u8() uint8 {
+	if len(c.p) < 1 {
+		c.short, c.p = true, nil
+		return 0
+	}
+	v := c.p[0]
+	c.p = c.p[1:]
+	return v
 }
 
 func (c *cursor) u16() uint16 {
@@ -227,6 +237,13 @@ func decodeBody(p []byte, lim Limits, f *Frame) error {
 		return decodeStatus(&c, lim, f)
 	case StatusReply:
 		return decodeStatusReply(&c, lim, f)
+	case Op:
+		return decodeOp(&c, lim, f)
+	case Acquired:
+		f.Token = c.u64()
+		f.Value = int64(c.u64())
+		f.Code = Code(c.u16())
+		return c.end(t)
 	}
 	return fmt.Errorf("%w: 0x%02x", ErrUnknownType, uint8(t))
 }
@@ -268,6 +285,9 @@ func decodeStatusReply(c *cursor, lim Limits, f *Frame) error {
 			Waiters:    c.u32(),
 			OldestWait: int64(c.u64()),
 			LeaseLeft:  int64(c.u64()),
+			Kind:       Prim(c.u8()),
+			Holders:    c.u32(),
+			Value:      int64(c.u64()),
 			Name:       c.bytes(),
 		}
 		f.Locks = append(f.Locks, li)

@@ -39,6 +39,16 @@ var docExamples = []struct {
 	{"pong", Frame{Type: Pong, Req: 12}},
 	{"error_request", Frame{Type: Error, Req: 7, Code: CodeTimeout, Msg: []byte("timeout")}},
 	{"error_conn", Frame{Type: Error, Req: 0, Code: CodeShutdown, Msg: []byte("bye")}},
+	{"op_semaphore_acquire", Frame{Type: Op, Req: 20, Prim: PrimSemaphore, Action: ActAcquire, N: 2, Param: 4,
+		Wait: 5e9, Name: []byte("gpus")}},
+	{"op_rlock_acquire", Frame{Type: Op, Req: 21, Prim: PrimRLock, Action: ActAcquire, Flags: FlagDetect, Owner: 7,
+		Wait: -1, Name: []byte("db")}},
+	{"op_condition_wait", Frame{Type: Op, Req: 22, Prim: PrimCondition, Action: ActAcquire, Token: 1001, Wait: 1e9,
+		Name: []byte("queue/ready"), Lock: []byte("queue")}},
+	{"op_event_set", Frame{Type: Op, Req: 23, Prim: PrimEvent, Action: ActSet, Name: []byte("go")}},
+	{"acquired_barrier", Frame{Type: Acquired, Req: 24, Value: 2}},
+	{"error_deadlock", Frame{Type: Error, Req: 21, Code: CodeDeadlock,
+		Msg: []byte(FormatCycle([]Hop{{Session: 42, Owner: 7, Name: []byte("db")}, {Session: 43, Owner: 1, Name: []byte("cache")}}))}},
 }
 
 // codeDocNames are the codes' names in docs/protocol.md: the Go constant without "Code", in
@@ -49,7 +59,8 @@ var codeDocNames = map[Code]string{
 	CodeCancelled: "CANCELLED", CodeTooManyRequests: "TOO_MANY_REQUESTS", CodeNameLength: "NAME_LENGTH",
 	CodeShutdown: "SHUTDOWN", CodeTooManyConns: "TOO_MANY_CONNS", CodeDuplicate: "DUPLICATE",
 	CodeLeaseExpired: "LEASE_EXPIRED", CodeSlowConsumer: "SLOW_CONSUMER", CodeInternal: "INTERNAL",
-	CodeTooManyHolds: "TOO_MANY_HOLDS",
+	CodeTooManyHolds: "TOO_MANY_HOLDS", CodeWrongKind: "WRONG_KIND", CodeNotOwner: "NOT_OWNER",
+	CodeOverRelease: "OVER_RELEASE", CodeBroken: "BROKEN", CodeDeadlock: "DEADLOCK", CodeInvalid: "INVALID",
 }
 
 // codeMeanings is the error-code table of docs/protocol.md; TestProtocolDoc requires a row for
@@ -72,6 +83,12 @@ var codeMeanings = map[Code]string{
 	CodeSlowConsumer:    "client reads too slowly; its outbound queue overflowed (req 0)",
 	CodeInternal:        "server bug; the request failed",
 	CodeTooManyHolds:    "ACQUIRE while the session holds plus awaits as many locks as the server allows (MaxHolds)",
+	CodeWrongKind:       "the name is live as another kind, or a Semaphore/Barrier/Condition with another value/parties/lock",
+	CodeNotOwner:        "RLock released by a non-owner or when not held; Condition wait/notify without holding its lock",
+	CodeOverRelease:     "BoundedSemaphore released past what is held",
+	CodeBroken:          "Barrier wait on (or while becoming) a broken barrier",
+	CodeDeadlock:        "ACQUIRE with DETECT would close a wait-for cycle; msg names it (section 10.6)",
+	CodeInvalid:         "OP argument out of range: unknown kind/action, an action the kind lacks, 0 permits or parties",
 }
 
 func codeTable() string {
@@ -92,8 +109,8 @@ func typeTable() string {
 	b.WriteString("| type | name | direction | body size |\n|---|---|---|---|\n")
 	dirs := map[Type]string{Hello: "C→S", Welcome: "S→C", Acquire: "C→S", Granted: "S→C", Release: "C→S",
 		OK: "S→C", Cancel: "C→S", Renew: "C→S", Lost: "S→C push", Status: "C→S", StatusReply: "S→C",
-		Ping: "either", Pong: "either", Error: "S→C"}
-	for typ := Hello; typ <= Error; typ++ {
+		Ping: "either", Pong: "either", Error: "S→C", Op: "C→S", Acquired: "S→C"}
+	for typ := Hello; typ <= LastType; typ++ {
 		size, variable := 0, false
 		for _, f := range bodyLayouts[typ] {
 			switch f.kind {
@@ -119,7 +136,7 @@ func typeTable() string {
 func generated(t *testing.T, kind, arg string) (string, bool) {
 	switch kind {
 	case "layout":
-		for typ := Hello; typ <= Error; typ++ {
+		for typ := Hello; typ <= LastType; typ++ {
 			if typ.String() == arg {
 				return layoutTable(typ), true
 			}
@@ -172,7 +189,7 @@ func TestProtocolDoc(t *testing.T) {
 		}
 		return m[1] + want + m[5]
 	})
-	for typ := Hello; typ <= Error; typ++ {
+	for typ := Hello; typ <= LastType; typ++ {
 		if !seen["layout "+typ.String()] {
 			t.Errorf("docs/protocol.md has no layout block for %v", typ)
 		}

@@ -20,6 +20,8 @@ var typeNames = [...]string{
 	Ping:        "PING",
 	Pong:        "PONG",
 	Error:       "ERROR",
+	Op:          "OP",
+	Acquired:    "ACQUIRED",
 }
 
 // String is the type's name in docs/protocol.md, or "TYPE(0xNN)" for an unknown type.
@@ -194,6 +196,9 @@ func AppendStatusReply(dst []byte, req uint64, locks []LockInfo) []byte {
 		dst = be.AppendUint32(dst, li.Waiters)
 		dst = be.AppendUint64(dst, uint64(li.OldestWait))
 		dst = be.AppendUint64(dst, uint64(li.LeaseLeft))
+		dst = append(dst, byte(li.Kind))
+		dst = be.AppendUint32(dst, li.Holders)
+		dst = be.AppendUint64(dst, uint64(li.Value))
 		dst = appendBytes(dst, li.Name)
 	}
 	return dst
@@ -253,6 +258,10 @@ func Append(dst []byte, f *Frame) []byte {
 		return AppendPing(dst, f.Req)
 	case Pong:
 		return AppendPong(dst, f.Req)
+	case Op:
+		return AppendOp(dst, f.Req, f)
+	case Acquired:
+		return AppendAcquired(dst, f.Req, f.Token, f.Value, f.Code)
 	case Error:
 		msg := f.Msg
 		if len(msg) > math.MaxUint16 {

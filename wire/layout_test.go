@@ -25,14 +25,18 @@ const (
 	kLen             // u16 byte length of the next field
 	kBytes           // the bytes measured by the previous kLen
 	kCount           // u16 number of entries, each laid out as field.entry
+	kPrim            // u8 kind of a name (section 10)
+	kAction          // u8 action of an OP
+	kFlags           // u8 flag bits of an OP
 )
 
 var kindNames = map[fieldKind]string{
 	kU8: "u8", kU16: "u16", kU32: "u32", kU64: "u64", kI64: "i64",
-	kCode: "u16", kLen: "u16", kBytes: "bytes", kCount: "u16",
+	kCode: "u16", kLen: "u16", kBytes: "bytes", kCount: "u16", kPrim: "u8", kAction: "u8", kFlags: "u8",
 }
 
-var kindSizes = map[fieldKind]int{kU8: 1, kU16: 2, kU32: 4, kU64: 8, kI64: 8, kCode: 2, kLen: 2, kCount: 2}
+var kindSizes = map[fieldKind]int{kU8: 1, kU16: 2, kU32: 4, kU64: 8, kI64: 8, kCode: 2, kLen: 2, kCount: 2,
+	kPrim: 1, kAction: 1, kFlags: 1}
 
 type field struct {
 	name    string
@@ -56,14 +60,14 @@ func withName(fs ...field) []field { return append(fs, nameFields...) }
 
 var bodyLayouts = map[Type][]field{
 	Hello: {
-		{"version", kU16, "protocol version the client speaks (1)", nil},
+		{"version", kU16, "protocol version the client speaks (2)", nil},
 		{"auth_len", kLen, "0 when the server has no auth token", nil},
 		{"auth", kBytes, "auth token", nil},
 		{"client_len", kLen, "", nil},
 		{"client_name", kBytes, "free text for the server's logs, e.g. host/pid", nil},
 	},
 	Welcome: {
-		{"version", kU16, "protocol version the server speaks (1)", nil},
+		{"version", kU16, "protocol version the server speaks (2)", nil},
 		{"session", kU64, "session id, > 0; STATUS_REPLY holders name sessions", nil},
 		{"heartbeat", kI64, "ns; send a PING at least this often", nil},
 		{"timeout", kI64, "ns; the server drops a connection silent this long", nil},
@@ -99,11 +103,33 @@ var bodyLayouts = map[Type][]field{
 			{"waiters", kU32, "queued ACQUIREs", nil},
 			{"oldest_wait", kI64, "ns the oldest waiter has waited; 0 = no waiters", nil},
 			{"lease_left", kI64, "ns of lease left; 0 = no lease; may be < 0 when expiry is due", nil},
+			{"kind", kPrim, "the name's kind (section 10.1)", nil},
+			{"holders", kU32, "holds: 1 for a Mutex or RLock, readers of an RWMutex, grants of a Semaphore", nil},
+			{"value", kI64, "Semaphore: permits free now (0 for other kinds)", nil},
 			nameFields[0], nameFields[1],
 		}},
 	},
 	Ping:  {},
 	Pong:  {},
+	Op: {
+		{"prim", kPrim, "kind of the name (section 10.1)", nil},
+		{"action", kAction, "what to do (section 10.2)", nil},
+		{"flags", kFlags, "bit 0 DETECT, bit 1 SHARED; other bits 0", nil},
+		{"n", kU32, "Semaphore: permits (≥ 1); NOTIFY: waiters to wake (0 = 1); else 0", nil},
+		{"param", kU32, "Semaphore: initial value; Barrier: parties (≥ 1); else 0", nil},
+		{"owner", kU64, "owner within the session (RLock; deadlock detection); e.g. a thread id", nil},
+		{"token", kU64, "RELEASE of a Mutex/RWMutex, Condition ACQUIRE/NOTIFY over a Mutex: the grant's token", nil},
+		{"wait", kI64, "ACQUIRE: ns; 0 = try once, < 0 = forever", nil},
+		{"name_len", kLen, "1..MaxName (256)", nil},
+		{"name", kBytes, "the name, opaque bytes", nil},
+		{"lock_len", kLen, "Condition: 1..MaxName; else 0", nil},
+		{"lock", kBytes, "Condition: the name of its Mutex or RLock", nil},
+	},
+	Acquired: {
+		{"token", kU64, "fencing token of the grant; 0 for Event, Barrier", nil},
+		{"value", kI64, "Barrier: arrival index, 0..parties−1; else 0", nil},
+		{"code", kCode, "0; or 6 (TIMEOUT): a Condition wait timed out, the lock is held again", nil},
+	},
 	Error: {{"code", kCode, "error code (see Error codes)", nil}, {"msg_len", kLen, "", nil}, {"msg", kBytes, "UTF-8 text for humans", nil}},
 }
 
@@ -176,6 +202,15 @@ func annotate(t testing.TB, enc []byte) string {
 			case kU8:
 				v := take(1)
 				line(v, f.name, fmt.Sprintf("0x%02x %v", v[0], Type(v[0])))
+			case kPrim:
+				v := take(1)
+				line(v, f.name, fmt.Sprintf("%d %v", v[0], Prim(v[0])))
+			case kAction:
+				v := take(1)
+				line(v, f.name, fmt.Sprintf("%d %v", v[0], Action(v[0])))
+			case kFlags:
+				v := take(1)
+				line(v, f.name, fmt.Sprintf("0x%02x %v", v[0], Flags(v[0])))
 			case kU16:
 				v := take(2)
 				line(v, f.name, strconv.Itoa(int(be.Uint16(v))))

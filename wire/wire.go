@@ -14,8 +14,10 @@ package wire
 
 import "errors"
 
-// Version is the protocol version spoken in HELLO/WELCOME.
-const Version = 1
+// Version is the protocol version spoken in HELLO/WELCOME. Version 2 added OP, ACQUIRED, the
+// kind fields of STATUS_REPLY and the codes from TOO_MANY_HOLDS on; a server speaking 2
+// answers a HELLO of version 1 with ERROR(VERSION).
+const Version = 2
 
 // HeaderSize is the size of length + type + req.
 const HeaderSize = 4 + 1 + 8
@@ -38,6 +40,11 @@ const (
 	Ping        Type = 0x0C // either way
 	Pong        Type = 0x0D // either way
 	Error       Type = 0x0E // S→C Code, Msg; req 0 = about the connection, which the server then closes
+	Op          Type = 0x0F // C→S Prim, Action, Flags, N, Param, Owner, Token, Wait, Name, Lock (version 2)
+	Acquired    Type = 0x10 // S→C Token, Value, Code: an OP ACQUIRE succeeded (version 2)
+
+	// LastType is the highest frame type of this version.
+	LastType = Acquired
 )
 
 // Code is an error code in ERROR and LOST frames.
@@ -61,9 +68,15 @@ const (
 	CodeSlowConsumer    Code = 15 // outbound buffer bound exceeded; connection closed
 	CodeInternal        Code = 16
 	CodeTooManyHolds    Code = 17 // the session holds or awaits as many locks as the server allows
+	CodeWrongKind       Code = 18 // the name is in use as another kind, or with other parameters
+	CodeNotOwner        Code = 19 // RLock released (or Condition used) by someone not holding the lock
+	CodeOverRelease     Code = 20 // BoundedSemaphore released past its bound
+	CodeBroken          Code = 21 // Barrier broken
+	CodeDeadlock        Code = 22 // the acquire would close a wait-for cycle; Msg names it
+	CodeInvalid         Code = 23 // an OP argument out of range (unknown kind or action, 0 permits, ...)
 
 	// LastCode is the highest code this build knows; codes above it come from a newer peer.
-	LastCode = CodeTooManyHolds
+	LastCode = CodeInvalid
 )
 
 // Limits bound what a decoder accepts.
@@ -84,6 +97,9 @@ type LockInfo struct {
 	Waiters    uint32
 	OldestWait int64 // ns
 	LeaseLeft  int64 // ns; 0 = no lease
+	Kind       Prim  // version 2; 0 is read as PrimMutex
+	Holders    uint32
+	Value      int64 // Semaphore: permits free
 }
 
 // Frame is the decoded form of any frame; only the fields of its Type are meaningful.
@@ -106,6 +122,16 @@ type Frame struct {
 	Msg        []byte
 	Names      [][]byte
 	Locks      []LockInfo
+
+	// OP and ACQUIRED (version 2).
+	Prim   Prim
+	Action Action
+	Flags  Flags
+	N      uint32 // Semaphore permits; NOTIFY count
+	Param  uint32 // Semaphore value; Barrier parties
+	Owner  uint64 // RLock / deadlock owner within the session
+	Lock   []byte // Condition: its lock's name
+	Value  int64  // ACQUIRED: Barrier arrival index
 }
 
 // Decode errors. Each is wrapped with context (fmt.Errorf %w): compare with errors.Is.

@@ -37,6 +37,11 @@ func sampleFrames() []Frame {
 		{Type: Pong, Req: 13},
 		{Type: Error, Req: 7, Code: CodeTimeout, Msg: []byte("waited 1s")},
 		{Type: Error, Req: 0, Code: Code(999)},
+		{Type: Op, Req: 14, Prim: PrimSemaphore, Action: ActAcquire, Flags: FlagDetect | FlagShared, N: 3, Param: 4,
+			Owner: 1<<64 - 1, Token: 5, Wait: -1, Name: []byte("s"), Lock: []byte("lk")},
+		{Type: Op, Req: 15, Prim: 99, Action: 77, Flags: 0xff, Name: maxName, Lock: maxName},
+		{Type: Acquired, Req: 16, Token: 9, Value: -1, Code: CodeTimeout},
+		{Type: StatusReply, Req: 17, Locks: []LockInfo{{Name: []byte("c"), Kind: PrimSemaphore, Holders: 2, Value: -3}}},
 	}
 }
 
@@ -65,7 +70,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	for typ := Hello; typ <= Error; typ++ {
+	for typ := Hello; typ <= LastType; typ++ {
 		if !seen[typ] {
 			t.Errorf("no sample frame of type %v", typ)
 		}
@@ -194,7 +199,12 @@ func TestMalformed(t *testing.T) {
 		{"oversize", []byte{0, 1, 0, 1}, ErrFrameTooLarge, false, "over limit 65536"},
 		{"max u32", []byte{0xff, 0xff, 0xff, 0xff}, ErrFrameTooLarge, false, "4294967295"},
 		{"unknown type 0", frameBytes(0), ErrUnknownType, true, "0x00"},
-		{"unknown type 0x0f", frameBytes(0x0f), ErrUnknownType, true, "0x0f"},
+		{"unknown type 0x11", frameBytes(0x11), ErrUnknownType, true, "0x11"},
+		{"op truncated", frameBytes(Op, []byte{3, 1, 0}), ErrBadFrame, true, "truncated OP"},
+		{"op empty name", frameBytes(Op, []byte{3, 1, 0}, make([]byte, 32), u16(0), u16(0)), ErrNameLength, true, "OP"},
+		{"op long lock", frameBytes(Op, []byte{8, 1, 0}, make([]byte, 32), u16(1), []byte("c"), u16(300), make([]byte, 300)), ErrNameLength, true, "OP"},
+		{"op trailing", frameBytes(Op, []byte{8, 1, 0}, make([]byte, 32), u16(1), []byte("c"), u16(0), []byte{0}), ErrBadFrame, true, "trailing"},
+		{"acquired short", frameBytes(Acquired, u64(1), u64(2)), ErrBadFrame, true, "truncated ACQUIRED"},
 		{"ok trailing", frameBytes(OK, []byte{1}), ErrBadFrame, true, "1 trailing bytes in OK"},
 		{"ping trailing", frameBytes(Ping, []byte{1, 2}), ErrBadFrame, true, "trailing"},
 		{"granted short", frameBytes(Granted, []byte{1, 2, 3}), ErrBadFrame, true, "truncated GRANTED"},
@@ -218,7 +228,8 @@ func TestMalformed(t *testing.T) {
 		{"status empty name", frameBytes(Status, u16(2), u16(1), []byte("a"), u16(0)), ErrNameLength, true, "STATUS"},
 		{"status short count", frameBytes(Status, []byte{0}), ErrBadFrame, true, "truncated"},
 		{"reply count over bytes", frameBytes(StatusReply, u16(1), u64(1)), ErrBadFrame, true, "count 1"},
-		{"reply empty name", frameBytes(StatusReply, u16(1), u64(1), u64(1), []byte{0, 0, 0, 0}, i64(0), i64(0), u16(0)), ErrNameLength, true, "STATUS_REPLY"},
+		{"reply empty name", frameBytes(StatusReply, u16(1), u64(1), u64(1), []byte{0, 0, 0, 0}, i64(0), i64(0), []byte{1}, []byte{0, 0, 0, 1}, i64(0), u16(0)), ErrNameLength, true, "STATUS_REPLY"},
+		{"reply of the version 1 layout", frameBytes(StatusReply, u16(1), u64(1), u64(1), []byte{0, 0, 0, 0}, i64(0), i64(0), u16(1), []byte("a")), ErrBadFrame, true, "STATUS_REPLY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -323,7 +334,7 @@ func TestCodes(t *testing.T) {
 	if !CodeAuth.ClosesConn() || CodeTimeout.ClosesConn() || CodeNameLength.ClosesConn() {
 		t.Error("ClosesConn disagrees with docs/protocol.md")
 	}
-	for typ := Hello; typ <= Error; typ++ {
+	for typ := Hello; typ <= LastType; typ++ {
 		if strings.HasPrefix(typ.String(), "TYPE(") {
 			t.Errorf("type %d has no name", typ)
 		}
