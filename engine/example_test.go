@@ -64,3 +64,42 @@ func ExampleEngine_Tick() {
 	// Lost session=1 token=0x10000000001
 	// Granted session=2 token=0x10000000002
 }
+
+// A Semaphore(2): the third request waits; a session that dies gives its permits back at once.
+func ExampleEngine_AcquireKind() {
+	e, _ := engine.New(engine.DefaultConfig())
+	op := engine.Op{Prim: engine.PrimSemaphore, Name: []byte("gpus"), Value: 2, N: 1, Wait: -1}
+	e.AcquireKind(0, 1, 1, op)
+	e.AcquireKind(0, 2, 1, op)
+	e.AcquireKind(0, 3, 1, op) // waits
+	e.CloseSession(1, 1)       // session 1 dies holding a permit
+	for _, ev := range e.Events() {
+		fmt.Printf("session %d: %v\n", ev.Session, ev.Kind)
+	}
+	// Output:
+	// session 1: Granted
+	// session 2: Granted
+	// session 3: Granted
+}
+
+// An Event: set wakes every waiter in one call; the flag outlives them while someone has the
+// name open.
+func ExampleEngine_Signal() {
+	e, _ := engine.New(engine.DefaultConfig())
+	ev := engine.Op{Prim: engine.PrimEvent, Name: []byte("ready"), Wait: -1}
+	e.Open(0, 9, 1, ev)
+	e.AcquireKind(0, 1, 1, ev)
+	e.AcquireKind(0, 2, 1, ev)
+	e.ClearEvents()
+	e.Signal(1, 9, 2, engine.ActSet, ev)
+	ev.Wait = 0 // is_set
+	e.AcquireKind(2, 3, 1, ev)
+	for _, x := range e.Events() {
+		fmt.Printf("session %d: %v\n", x.Session, x.Kind)
+	}
+	// Output:
+	// session 9: Done
+	// session 1: Granted
+	// session 2: Granted
+	// session 3: Granted
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/wwly/wwly/wire"
 )
@@ -76,4 +77,14 @@ func ExampleAppendRelease() {
 	buf = wire.AppendAcquire(buf, 10, name, -1, 0)
 	fmt.Println(len(buf), "bytes in one write")
 	// Output: 68 bytes in one write
+}
+
+// A client asks for 2 permits of a Semaphore of value 4 with an OP frame.
+func ExampleAppendOp() {
+	buf := wire.AppendOp(nil, 20, &wire.Frame{Prim: wire.PrimSemaphore, Action: wire.ActAcquire, N: 2, Param: 4,
+		Wait: int64(5 * time.Second), Name: []byte("gpus")})
+	var f wire.Frame
+	n, err := wire.Decode(buf, wire.DefaultLimits(), &f)
+	fmt.Println(n == len(buf), err, f.Type, f.Prim, f.Action, f.N, f.Param, string(f.Name))
+	// Output: true <nil> OP SEMAPHORE ACQUIRE 2 4 gpus
 }
