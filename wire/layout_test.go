@@ -16,18 +16,18 @@ import (
 type fieldKind int
 
 const (
-	kU8    fieldKind = iota
-	kU16             // unsigned
-	kU32             // unsigned
-	kU64             // unsigned
-	kI64             // signed, two's complement
-	kCode            // u16 error code
-	kLen             // u16 byte length of the next field
-	kBytes           // the bytes measured by the previous kLen
-	kCount           // u16 number of entries, each laid out as field.entry
-	kPrim            // u8 kind of a name (section 10)
-	kAction          // u8 action of an OP
-	kFlags           // u8 flag bits of an OP
+	kU8     fieldKind = iota
+	kU16              // unsigned
+	kU32              // unsigned
+	kU64              // unsigned
+	kI64              // signed, two's complement
+	kCode             // u16 error code
+	kLen              // u16 byte length of the next field
+	kBytes            // the bytes measured by the previous kLen
+	kCount            // u16 number of entries, each laid out as field.entry
+	kPrim             // u8 kind of a name (section 10)
+	kAction           // u8 action of an OP
+	kFlags            // u8 flag bits of an OP
 )
 
 var kindNames = map[fieldKind]string{
@@ -109,8 +109,8 @@ var bodyLayouts = map[Type][]field{
 			nameFields[0], nameFields[1],
 		}},
 	},
-	Ping:  {},
-	Pong:  {},
+	Ping: {},
+	Pong: {},
 	Op: {
 		{"prim", kPrim, "kind of the name (section 10.1)", nil},
 		{"action", kAction, "what to do (section 10.2)", nil},
