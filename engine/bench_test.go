@@ -220,3 +220,54 @@ func BenchmarkEventBroadcast(b *testing.B) {
 	}
 	reportOps(b, clk, 2+waiters)
 }
+
+// BenchmarkBarrier: 8 sessions meet at a Barrier(8); an iteration is one round (8 arrivals).
+func BenchmarkBarrier(b *testing.B) {
+	e := newBenchEngine(b)
+	op := Op{Prim: PrimBarrier, Name: []byte("bench/barrier"), Value: 8, Wait: -1}
+	b.ReportAllocs()
+	var now int64
+	clk := startCPU(b)
+	for i := range b.N {
+		now++
+		for s := range SessionID(8) {
+			e.AcquireKind(now, s, uint64(i), op)
+		}
+		if n := len(e.Events()); n != 8 {
+			b.Fatalf("%d events, want 8", n)
+		}
+		e.ClearEvents()
+	}
+	reportOps(b, clk, 8)
+}
+
+// BenchmarkCondition: a consumer waits on a Condition bound to a Mutex, a producer takes the
+// mutex, notifies and releases, and the consumer (holding the mutex again) releases it; an
+// iteration is that whole exchange (5 engine calls).
+func BenchmarkCondition(b *testing.B) {
+	e := newBenchEngine(b)
+	m := []byte("bench/mutex")
+	c := Op{Prim: PrimCondition, Name: []byte("bench/cond"), Lock: m, Wait: -1}
+	b.ReportAllocs()
+	var now int64
+	clk := startCPU(b)
+	for i := range b.N {
+		now++
+		req := uint64(i)
+		e.Acquire(now, 1, req, m, -1, 0)
+		c.Token = e.Events()[0].Token
+		e.AcquireKind(now, 1, req, c) // releases m, waits
+		e.Acquire(now, 2, req, m, -1, 0)
+		p := c
+		p.Token = e.Events()[1].Token
+		e.Signal(now, 2, req, ActNotify, p)
+		e.Release(now, 2, req, m, p.Token) // Done, then the consumer's Granted
+		evs := e.Events()
+		e.Release(now, 1, req+1, m, evs[len(evs)-1].Token)
+		e.ClearEvents()
+	}
+	reportOps(b, clk, 5)
+	if st := e.Stats(); st != (Stats{}) {
+		b.Fatalf("state left behind: %+v", st)
+	}
+}

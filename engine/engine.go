@@ -228,7 +228,7 @@ type LockStatus struct {
 	HolderReq  uint64
 	Token      uint64
 	Holders    int   // holds: 1 for a held mutex or RLock, readers of an RWMutex, grants of a semaphore
-	Value      int64 // semaphore: permits free now
+	Value      int64 // Semaphore: permits free now; Event: 1 when set; Barrier: 1 when broken
 	Waiters    int
 	OldestWait time.Duration // how long the longest waiter has waited; 0 with no waiters
 	LeaseLeft  time.Duration // 0 when the holder has no lease; ≤ 0 also when the expiry is due but not yet ticked

@@ -378,8 +378,11 @@ func (m *Model) status(now int64, name string) LockStatus {
 		h := l.holds[0]
 		st.Holder, st.HolderReq, st.Token, st.Holders = h.s, h.req, h.token, len(l.holds)
 	}
-	if l.kind.isSem() {
+	switch {
+	case l.kind.isSem():
 		st.Value = l.avail
+	case l.flag:
+		st.Value = 1
 	}
 	if len(l.waiters) > 0 {
 		st.OldestWait = time.Duration(now - l.waiters[0].enq)

@@ -100,8 +100,11 @@ func (l *lockState) status(now int64) LockStatus {
 	if hd := l.holdHead; hd != nil {
 		st.Holder, st.HolderReq, st.Token, st.Holders = hd.sess.id, hd.req, hd.token, l.nholds
 	}
-	if l.kind.isSem() {
+	switch {
+	case l.kind.isSem():
 		st.Value = l.avail
+	case l.flag: // a set Event, a broken Barrier
+		st.Value = 1
 	}
 	if l.nwait > 0 {
 		st.OldestWait = time.Duration(now - l.front().enq)

@@ -105,7 +105,7 @@ var bodyLayouts = map[Type][]field{
 			{"lease_left", kI64, "ns of lease left; 0 = no lease; may be < 0 when expiry is due", nil},
 			{"kind", kPrim, "the name's kind (section 10.1)", nil},
 			{"holders", kU32, "holds: 1 for a Mutex or RLock, readers of an RWMutex, grants of a Semaphore", nil},
-			{"value", kI64, "Semaphore: permits free now (0 for other kinds)", nil},
+			{"value", kI64, "Semaphore: permits free now; Event: 1 when set; Barrier: 1 when broken; else 0", nil},
 			nameFields[0], nameFields[1],
 		}},
 	},
