@@ -1,0 +1,428 @@
+"""One pipelined connection per (process, server, auth token), shared by every thread.
+
+Threads: the caller's threads write whole frames under ``_wlock``; one reader thread decodes
+replies and wakes the caller waiting for each ``req``; one timer thread sends heartbeat PINGs,
+renews leases and declares a silent server dead. Replies never block the reader: each waiting
+call has its own pre-acquired ``_thread`` lock that the reader releases.
+
+Fork: a child never touches its parent's connection (its threads do not exist there, and a hold
+belongs to the parent's session). ``os.register_at_fork`` drops every connection in the child and
+closes the child's copy of each socket, so the server still sees the parent's connection close
+when the parent exits, whatever the child does.
+"""
+
+from __future__ import annotations
+
+import _thread
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+
+from . import _wire as wire
+from .errors import (
+    AuthError,
+    ConnectError,
+    ConnectionLostError,
+    InvalidNameError,
+    NotHeldError,
+    ProtocolError,
+    QueueFullError,
+    ServerError,
+    TooManyRequestsError,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._lock import Lock
+
+DEFAULT_REMOTE = "127.0.0.1:1977"
+CONNECT_TIMEOUT = 5.0
+
+
+def default_remote() -> str:
+    """``WWLY_ADDR`` if set, else 127.0.0.1:1977 (the server's default)."""
+    return os.environ.get("WWLY_ADDR") or DEFAULT_REMOTE
+
+
+def default_auth() -> Optional[str]:
+    """``WWLY_AUTH_TOKEN`` if set (the Go CLI reads it too)."""
+    return os.environ.get("WWLY_AUTH_TOKEN") or None
+
+
+def encode_name(name: "str | bytes") -> bytes:
+    """A lock name as sent on the wire: 1..MaxName bytes (UTF-8 for str)."""
+    raw = name.encode("utf-8") if isinstance(name, str) else bytes(name)
+    if not 1 <= len(raw) <= wire.MAX_NAME:
+        raise InvalidNameError(f"lock name must be 1..{wire.MAX_NAME} bytes, got {len(raw)}")
+    return raw
+
+
+def parse_remote(remote: str) -> Tuple[str, int]:
+    host, sep, port = remote.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"remote must be 'host:port', got {remote!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class Call:
+    """One request waiting for its reply. ``done`` is acquired at creation and released once
+    by whoever settles the call (reader or connection failure)."""
+
+    __slots__ = ("done", "frame", "error", "lock", "abandoned")
+
+    def __init__(self, lock: Optional["Lock"] = None) -> None:
+        self.done = _thread.allocate_lock()
+        self.done.acquire()
+        self.frame: Optional[wire.Frame] = None
+        self.error: Optional[BaseException] = None
+        self.lock = lock  # the Lock an ACQUIRE is for; its state is set by the reader at GRANTED
+        self.abandoned = False  # the caller gave up: a GRANTED that still comes is released
+
+
+def server_error(frame: wire.Frame, what: str) -> ServerError:
+    name = wire.CODE_NAMES.get(frame.code, f"code {frame.code}")
+    msg = f"{what}: {name}" + (f": {frame.msg}" if frame.msg else "")
+    cls = {wire.QUEUE_FULL: QueueFullError, wire.TOO_MANY_REQUESTS: TooManyRequestsError,
+           wire.NOT_HELD: NotHeldError}.get(frame.code, ServerError)
+    if cls is NotHeldError:
+        return NotHeldError(msg)  # type: ignore[return-value]
+    if cls is ServerError and frame.code == wire.NAME_LENGTH:
+        return InvalidNameError(msg)  # type: ignore[return-value]
+    return cls(msg, frame.code, name)
+
+
+class Connection:
+    """A live session with one server. Safe for use by any number of threads of the process
+    that made it; never used after a fork (the child makes its own)."""
+
+    def __init__(self, remote: str, auth: Optional[str]) -> None:
+        self.remote = remote
+        self._auth = (auth or "").encode("utf-8")
+        self._next = itertools.count(1).__next__  # atomic under the GIL
+        self._wlock = threading.Lock()  # serialises socket writes
+        self._mu = threading.Lock()  # guards _pending, _held, _error
+        self._pending: Dict[int, Call] = {}
+        self._held: Dict[int, "Lock"] = {}  # by the granted ACQUIRE's req (LOST names it)
+        self._error: Optional[ConnectionLostError] = None
+        self._timers: List[Tuple[float, int, Callable[[], None]]] = []
+        self._tcv = threading.Condition(threading.Lock())
+        self._tseq = itertools.count().__next__
+        self._last_send = self._last_recv = time.monotonic()
+        self._sock = self._connect()
+        self.pid = os.getpid()
+        threading.Thread(target=self._read_loop, name=f"wwly-reader {remote}", daemon=True).start()
+        threading.Thread(target=self._timer_loop, name=f"wwly-timer {remote}", daemon=True).start()
+
+    # -- handshake -------------------------------------------------------------------------
+
+    def _connect(self) -> socket.socket:
+        host, port = parse_remote(self.remote)
+        try:
+            sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+        except OSError as e:
+            raise ConnectError(f"wwly: cannot connect to {self.remote}: {e}") from e
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            me = f"{socket.gethostname()}/{os.getpid()}/python".encode()[:200]
+            sock.sendall(wire.hello(self._next(), self._auth, me))
+            welcome = self._read_welcome(sock)
+        except BaseException:
+            sock.close()
+            raise
+        version, self.session, hb_ns, timeout_ns = welcome
+        if version != wire.VERSION:
+            sock.close()
+            raise ConnectError(f"wwly: {self.remote} speaks protocol {version}, want {wire.VERSION}")
+        # Send something at least every heartbeat; check twice per interval so a PING is never late.
+        self.heartbeat = hb_ns / 1e9 if hb_ns > 0 else 0.0
+        self.timeout = timeout_ns / 1e9 if timeout_ns > 0 else 0.0
+        sock.settimeout(None)
+        return sock
+
+    def _read_welcome(self, sock: socket.socket) -> Tuple[int, int, int, int]:
+        dec = wire.Decoder()
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConnectError(f"wwly: {self.remote}: no WELCOME within {CONNECT_TIMEOUT}s")
+            sock.settimeout(left)
+            try:
+                data = sock.recv(4096)
+            except OSError as e:
+                raise ConnectError(f"wwly: {self.remote}: handshake: {e}") from e
+            if not data:
+                raise ConnectError(f"wwly: {self.remote} closed the connection during the handshake")
+            try:
+                frames = dec.feed(data)
+            except wire.WireError as e:
+                raise ConnectError(f"wwly: {self.remote}: bad handshake reply: {e}") from e
+            for f in frames:
+                if f.type == wire.WELCOME and f.welcome is not None:
+                    return f.welcome
+                if f.type == wire.ERROR:
+                    name = wire.CODE_NAMES.get(f.code, str(f.code))
+                    cls = AuthError if f.code == wire.AUTH else ConnectError
+                    raise cls(f"wwly: {self.remote} refused the connection: {name}: {f.msg}")
+                raise ConnectError(f"wwly: {self.remote}: unexpected frame 0x{f.type:02x} before WELCOME")
+
+    # -- requests --------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Writes whole frames; raises ConnectionLostError when the connection is gone."""
+        with self._wlock:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._sock.sendall(data)
+            except OSError as e:
+                err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
+            else:
+                self._last_send = time.monotonic()
+                return
+        self.fail(err)
+        raise err
+
+    def start(self, make: Callable[[int], bytes], lock: Optional["Lock"] = None) -> Tuple[int, Call]:
+        """Registers a call under a fresh req and sends the frame ``make(req)``."""
+        req = self._next()
+        call = Call(lock)
+        with self._mu:
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = call
+        try:
+            self.send(make(req))
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+        return req, call
+
+    def wait(self, req: int, call: Call) -> wire.Frame:
+        """Waits for the reply of ``req``. If the wait is interrupted (KeyboardInterrupt, ...)
+        an ACQUIRE is cancelled and abandoned: a GRANTED that still arrives is released."""
+        try:
+            call.done.acquire()
+        except BaseException:
+            self.abandon(req, call)
+            raise
+        if call.error is not None:
+            raise call.error
+        assert call.frame is not None
+        return call.frame
+
+    def abandon(self, req: int, call: Call) -> None:
+        with self._mu:
+            if req not in self._pending:
+                return
+            call.abandoned = True
+        try:
+            self.start(lambda r: wire.cancel(r, req))
+        except ConnectionLostError:
+            pass
+
+    def request(self, make: Callable[[int], bytes]) -> wire.Frame:
+        req, call = self.start(make)
+        return self.wait(req, call)
+
+    def forget_held(self, req: int) -> None:
+        with self._mu:
+            self._held.pop(req, None)
+
+    def error(self) -> Optional[ConnectionLostError]:
+        return self._error
+
+    # -- reader ----------------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        dec = wire.Decoder()
+        sock = self._sock
+        why: ConnectionLostError
+        try:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    why = ConnectionLostError(f"wwly: {self.remote} closed the connection")
+                    break
+                self._last_recv = time.monotonic()
+                for f in dec.feed(data):
+                    self._dispatch(f)
+        except wire.WireError as e:
+            why = ProtocolError(f"wwly: {self.remote} broke the protocol: {e}")
+        except _ConnClosed as e:
+            why = e.err
+        except OSError as e:
+            why = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
+        self.fail(why)
+
+    def _dispatch(self, f: wire.Frame) -> None:
+        if f.type == wire.PING:
+            self.send_quiet(wire.pong(f.req))
+            return
+        if f.req == 0 and f.type == wire.ERROR:
+            name = wire.CODE_NAMES.get(f.code, f"code {f.code}")
+            raise _ConnClosed(ConnectionLostError(
+                f"wwly: {self.remote} closed the connection: {name}" + (f": {f.msg}" if f.msg else "")))
+        if f.type == wire.LOST:
+            with self._mu:
+                lock = self._held.pop(f.target, None)
+            if lock is not None:
+                lock._on_lost(f.token, "lease expired" if f.code == wire.LEASE_EXPIRED else
+                              wire.CODE_NAMES.get(f.code, str(f.code)))
+            return
+        give_back: Optional[bytes] = None
+        with self._mu:
+            call = self._pending.pop(f.req, None)
+            if call is not None and f.type == wire.GRANTED and call.lock is not None:
+                if call.abandoned:
+                    # The caller gave up but the lock is held (protocol 3.4): give it back.
+                    give_back = wire.release(self._next(), call.lock._wire_name, f.token)
+                else:
+                    self._held[f.req] = call.lock
+                    call.lock._on_granted(self, f.req, f.token)
+        if give_back is not None:
+            self._release_quiet(give_back)
+        if call is None:
+            if f.type == wire.PONG:
+                return
+            raise wire.WireError(f"reply 0x{f.type:02x} to unknown req {f.req}")
+        call.frame = f
+        call.done.release()
+
+    def _release_quiet(self, frame: bytes) -> None:
+        # The RELEASE's own reply (OK) must find a pending entry, so register one.
+        (req,) = wire.HEADER.unpack_from(frame, 0)[2:3]
+        with self._mu:
+            self._pending[req] = Call()
+        self.send_quiet(frame)
+
+    def send_quiet(self, data: bytes) -> None:
+        try:
+            self.send(data)
+        except ConnectionLostError:
+            pass
+
+    # -- timers: heartbeat, lease renewal, silence -----------------------------------------
+
+    def schedule(self, delay: float, fn: Callable[[], None]) -> None:
+        """Runs fn in the timer thread after delay seconds (fn must not block)."""
+        with self._tcv:
+            heapq.heappush(self._timers, (time.monotonic() + delay, self._tseq(), fn))
+            self._tcv.notify()
+
+    def _timer_loop(self) -> None:
+        beat = self.heartbeat / 2 if self.heartbeat else 1.0
+        while self._error is None:
+            now = time.monotonic()
+            due: List[Callable[[], None]] = []
+            with self._tcv:
+                while self._timers and self._timers[0][0] <= now:
+                    due.append(heapq.heappop(self._timers)[2])
+                nxt = self._timers[0][0] - now if self._timers else beat
+                if not due:
+                    self._tcv.wait(min(beat, max(nxt, 0.0)))
+            for fn in due:
+                fn()
+            now = time.monotonic()
+            if self.timeout and now - self._last_recv > self.timeout:
+                self.fail(ConnectionLostError(
+                    f"wwly: {self.remote} silent for {self.timeout:g}s (no reply to heartbeats)"))
+                return
+            if self.heartbeat and now - self._last_send >= beat:
+                self.send_quiet(wire.ping(0))
+
+    # -- failure ---------------------------------------------------------------------------
+
+    def fail(self, err: ConnectionLostError) -> None:
+        """Ends the connection once: every waiting call fails with err, every hold is lost."""
+        with self._mu:
+            if self._error is not None:
+                return
+            self._error = err
+            pending, self._pending = self._pending, {}
+            held, self._held = self._held, {}
+        _forget(self)
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+        with self._tcv:
+            self._timers.clear()
+            self._tcv.notify()
+        for call in pending.values():
+            call.error = err
+            call.done.release()
+        for lock in held.values():
+            lock._on_lost(None, str(err))
+
+    def close(self) -> None:
+        self.fail(ConnectionLostError(f"wwly: connection to {self.remote} closed by the client"))
+
+
+class _ConnClosed(Exception):
+    def __init__(self, err: ConnectionLostError) -> None:
+        self.err = err
+
+
+# -- the per-process registry ----------------------------------------------------------------
+
+_registry: Dict[Tuple[str, str], Connection] = {}
+_registry_lock = threading.Lock()
+
+
+def get(remote: str, auth: Optional[str]) -> Connection:
+    """The process's live connection to remote, made on first use and after one died."""
+    key = (remote, auth or "")
+    conn = _registry.get(key)
+    if conn is not None and conn._error is None and conn.pid == os.getpid():
+        return conn
+    with _registry_lock:
+        conn = _registry.get(key)
+        if conn is None or conn._error is not None or conn.pid != os.getpid():
+            conn = Connection(remote, auth)
+            _registry[key] = conn
+        return conn
+
+
+def _forget(conn: Connection) -> None:
+    with _registry_lock:
+        key = (conn.remote, conn._auth.decode("utf-8"))
+        if _registry.get(key) is conn:
+            del _registry[key]
+
+
+def close_all() -> None:
+    """Closes every connection of this process (the server releases their locks)."""
+    with _registry_lock:
+        conns = list(_registry.values())
+    for c in conns:
+        c.close()
+
+
+_after_fork_hooks: "weakref.WeakSet[object]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for conn in list(_registry.values()):
+        # Close only this process's copy of the descriptor: no shutdown(), which would end
+        # the parent's session too.
+        try:
+            conn._sock.close()
+        except OSError:
+            pass
+        conn._error = ConnectionLostError("wwly: connection belongs to the parent process")
+    _registry.clear()
+    for obj in list(_after_fork_hooks):
+        obj._after_fork()  # type: ignore[attr-defined]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
