@@ -1,9 +1,14 @@
 """One pipelined connection per (process, server, auth token), shared by every thread.
 
-Threads: the caller's threads write whole frames under ``_wlock``; one reader thread decodes
-replies and wakes the caller waiting for each ``req``; one timer thread sends heartbeat PINGs,
-renews leases and declares a silent server dead. Replies never block the reader: each waiting
-call has its own pre-acquired ``_thread`` lock that the reader releases.
+Writes: whole frames under ``_wlock``. Reads: whoever holds ``_rlock`` reads the socket and
+dispatches every reply to the call waiting for it (by ``req``). A thread waiting for a reply
+reads the socket itself when nobody else does (leader/follower): the common case -- one thread
+doing acquire/release -- then never switches threads, which in CPython costs more than the
+network round trip. Other waiters sleep on their own pre-acquired ``_thread`` lock; a leader
+that got its reply hands the socket to one of them. When no thread waits, the reader thread
+reads (pushes: LOST, SHUTDOWN, PONG, connection death); it yields the socket to any caller
+through a wake pipe and takes it back only after callers stayed away for ``_IDLE_TAKEOVER``.
+A timer thread sends heartbeat PINGs, renews leases and declares a silent server dead.
 
 Fork: a child never touches its parent's connection (its threads do not exist there, and a hold
 belongs to the parent's session). ``os.register_at_fork`` drops every connection in the child and
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import _thread
 import heapq
+import select
 import itertools
 import os
 import socket
@@ -41,6 +47,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_REMOTE = "127.0.0.1:1977"
 CONNECT_TIMEOUT = 5.0
+# The reader thread takes the socket back from callers only after none waited this long, so a
+# thread doing acquire/release in a loop keeps reading its own replies.
+_IDLE_TAKEOVER = 0.01
 
 
 def default_remote() -> str:
@@ -69,10 +78,11 @@ def parse_remote(remote: str) -> Tuple[str, int]:
 
 
 class Call:
-    """One request waiting for its reply. ``done`` is acquired at creation and released once
-    by whoever settles the call (reader or connection failure)."""
+    """One request waiting for its reply. ``done`` is acquired at creation; it is released
+    (under the connection's ``_mu``) only while ``blocked``: when the call settles, or when
+    the waiter is offered the socket (``offered``)."""
 
-    __slots__ = ("done", "frame", "error", "lock", "abandoned")
+    __slots__ = ("done", "frame", "error", "lock", "abandoned", "settled", "blocked", "offered")
 
     def __init__(self, lock: Optional["Lock"] = None) -> None:
         self.done = _thread.allocate_lock()
@@ -81,6 +91,15 @@ class Call:
         self.error: Optional[BaseException] = None
         self.lock = lock  # the Lock an ACQUIRE is for; its state is set by the reader at GRANTED
         self.abandoned = False  # the caller gave up: a GRANTED that still comes is released
+        self.settled = False  # frame or error is set
+        self.blocked = False  # the waiter sleeps on done
+        self.offered = False  # the waiter was woken to read the socket itself
+
+    def wake(self) -> None:
+        """mu must be held."""
+        if self.blocked:
+            self.blocked = False
+            self.done.release()
 
 
 def server_error(frame: wire.Frame, what: str) -> ServerError:
@@ -106,6 +125,14 @@ class Connection:
         self._wlock = threading.Lock()  # serialises socket writes
         self._mu = threading.Lock()  # guards _pending, _held, _error
         self._pending: Dict[int, Call] = {}
+        self._rlock = threading.Lock()  # the right to read the socket (and use _dec)
+        self._dec = wire.Decoder()
+        self._waiters: Dict[int, Call] = {}  # calls whose thread is inside wait(), by req
+        self._idle = threading.Condition(self._mu)  # the reader thread parks here
+        self._last_lead = 0.0  # when a caller last read the socket
+        self._reader_polling = False  # the reader thread holds _rlock in poll()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         self._held: Dict[int, "Lock"] = {}  # by the granted ACQUIRE's req (LOST names it)
         self._error: Optional[ConnectionLostError] = None
         self._timers: List[Tuple[float, int, Callable[[], None]]] = []
@@ -204,10 +231,11 @@ class Connection:
         return req, call
 
     def wait(self, req: int, call: Call) -> wire.Frame:
-        """Waits for the reply of ``req``. If the wait is interrupted (KeyboardInterrupt, ...)
-        an ACQUIRE is cancelled and abandoned: a GRANTED that still arrives is released."""
+        """Waits for the reply of ``req``, reading the socket itself when nobody else does.
+        If the wait is interrupted (KeyboardInterrupt, ...) an ACQUIRE is cancelled and
+        abandoned: a GRANTED that still arrives is released."""
         try:
-            call.done.acquire()
+            self._wait(req, call)
         except BaseException:
             self.abandon(req, call)
             raise
@@ -215,6 +243,83 @@ class Connection:
             raise call.error
         assert call.frame is not None
         return call.frame
+
+    def _wait(self, req: int, call: Call) -> None:
+        with self._mu:
+            if call.settled:
+                return
+            self._waiters[req] = call
+        try:
+            while True:
+                if self._rlock.acquire(False):
+                    try:
+                        self._lead(call)
+                    finally:
+                        self._last_lead = time.monotonic()
+                        self._rlock.release()
+                        self._handoff()
+                    return
+                if self._reader_polling:
+                    self._poke()  # the reader thread yields the socket and offers it to a waiter
+                with self._mu:
+                    if call.settled:
+                        return
+                    if call.offered:  # a leader let go of the socket meanwhile: try again
+                        call.offered = False
+                        continue
+                    call.blocked = True
+                call.done.acquire()  # woken by the reply, or by an offer of the socket
+                with self._mu:
+                    if call.settled:
+                        return
+                    call.offered = False
+        finally:
+            with self._mu:
+                # No notify: the reader thread re-checks every _IDLE_TAKEOVER on its own; waking
+                # it after every call would cost a thread switch per request.
+                self._waiters.pop(req, None)
+
+    def _lead(self, call: Call) -> None:
+        """Reads and dispatches until call settles. _rlock must be held."""
+        while not call.settled:
+            if self._error is not None:
+                raise self._error  # not reached: fail() settles every registered call
+            self._read_once()
+
+    def _read_once(self) -> None:
+        """One recv and the dispatch of every frame it completed. _rlock must be held. A
+        broken connection fails it (settling every call) instead of raising."""
+        if self._error is not None:
+            return
+        try:
+            data = self._sock.recv(65536)
+            if not data:
+                raise _ConnClosed(ConnectionLostError(f"wwly: {self.remote} closed the connection"))
+            self._last_recv = time.monotonic()
+            for f in self._dec.feed(data):
+                self._dispatch(f)
+        except wire.WireError as e:
+            self.fail(ProtocolError(f"wwly: {self.remote} broke the protocol: {e}"))
+        except _ConnClosed as e:
+            self.fail(e.err)
+        except OSError as e:
+            self.fail(ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}"))
+
+    def _handoff(self) -> None:
+        """After letting go of _rlock: offer the socket to one waiter whose reply is still to
+        come, so someone reads it; with no waiter the reader thread takes over (later)."""
+        with self._mu:
+            for c in self._waiters.values():
+                if not c.settled:
+                    c.offered = True  # seen by the waiter before it sleeps, or wakes it
+                    c.wake()
+                    return
+
+    def _poke(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass  # pipe full (already poked) or closed (connection gone)
 
     def abandon(self, req: int, call: Call) -> None:
         with self._mu:
@@ -240,25 +345,41 @@ class Connection:
     # -- reader ----------------------------------------------------------------------------
 
     def _read_loop(self) -> None:
-        dec = wire.Decoder()
-        sock = self._sock
-        why: ConnectionLostError
-        try:
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    why = ConnectionLostError(f"wwly: {self.remote} closed the connection")
-                    break
-                self._last_recv = time.monotonic()
-                for f in dec.feed(data):
-                    self._dispatch(f)
-        except wire.WireError as e:
-            why = ProtocolError(f"wwly: {self.remote} broke the protocol: {e}")
-        except _ConnClosed as e:
-            why = e.err
-        except OSError as e:
-            why = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
-        self.fail(why)
+        """Reads while no caller waits; parks while callers lead."""
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        while self._error is None:
+            with self._mu:
+                while self._error is None and (
+                        self._waiters or time.monotonic() - self._last_lead < _IDLE_TAKEOVER):
+                    self._idle.wait(_IDLE_TAKEOVER)
+            if self._error is not None:
+                break
+            if not self._rlock.acquire(timeout=_IDLE_TAKEOVER):
+                continue
+            try:
+                self._reader_polling = True
+                if self._waiters:
+                    continue  # a caller came meanwhile: it leads
+                events = poller.poll()
+                self._reader_polling = False
+                if any(fd == self._wake_r for fd, _ in events):
+                    try:
+                        os.read(self._wake_r, 512)
+                    except OSError:
+                        pass
+                if any(fd != self._wake_r for fd, _ in events):
+                    self._read_once()
+            finally:
+                self._reader_polling = False
+                self._rlock.release()
+            self._handoff()
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def _dispatch(self, f: wire.Frame) -> None:
         if f.type == wire.PING:
@@ -291,8 +412,10 @@ class Connection:
             if f.type == wire.PONG:
                 return
             raise wire.WireError(f"reply 0x{f.type:02x} to unknown req {f.req}")
-        call.frame = f
-        call.done.release()
+        with self._mu:
+            call.frame = f
+            call.settled = True
+            call.wake()
 
     def _release_quiet(self, frame: bytes) -> None:
         # The RELEASE's own reply (OK) must find a pending entry, so register one.
@@ -355,9 +478,13 @@ class Connection:
         with self._tcv:
             self._timers.clear()
             self._tcv.notify()
-        for call in pending.values():
-            call.error = err
-            call.done.release()
+        with self._mu:
+            for call in pending.values():
+                call.error = err
+                call.settled = True
+                call.wake()
+            self._idle.notify_all()
+        self._poke()
         for lock in held.values():
             lock._on_lost(None, str(err))
 
