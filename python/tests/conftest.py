@@ -21,7 +21,7 @@ REPO = PYROOT.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(PYROOT))
 
-from wwlyserver import Server  # noqa: E402
+from we_will_lock_you.bench.servers import Proc, start_wwly  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -40,21 +40,21 @@ def wwly_bin(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def server(wwly_bin: str) -> Iterator[Server]:
+def server(wwly_bin: str) -> Iterator[Proc]:
     """One server shared by the tests that do not stop it."""
-    with Server(wwly_bin) as s:
+    with start_wwly(wwly_bin) as s:
         yield s
 
 
 @pytest.fixture()
-def own_server(wwly_bin: str) -> Iterator[Server]:
+def own_server(wwly_bin: str) -> Iterator[Proc]:
     """A server of the test's own, which the test may kill."""
-    with Server(wwly_bin, heartbeat="200ms", timeout="1s") as s:
+    with start_wwly(wwly_bin, heartbeat="200ms", timeout="1s") as s:
         yield s
 
 
 @pytest.fixture()
-def remote(server: Server) -> str:
+def remote(server: Proc) -> str:
     return server.addr
 
 

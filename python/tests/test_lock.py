@@ -257,11 +257,11 @@ def test_lost_flag_and_callback_when_lease_runs_out(remote: str) -> None:
 
 
 def test_auth_token(wwly_bin: str, tmpdir_path) -> None:  # type: ignore[no-untyped-def]
-    from wwlyserver import Server
+    from we_will_lock_you.bench.servers import start_wwly
 
     tokfile = tmpdir_path / "tok"
     tokfile.write_text("s3cret")
-    with Server(wwly_bin, extra=["--auth-token-file", str(tokfile)]) as s:
+    with start_wwly(wwly_bin, extra=["--auth-token-file", str(tokfile)]) as s:
         good = Lock(name="a", remote=s.addr, auth_token="s3cret")
         with good:
             assert good.token

@@ -47,21 +47,7 @@ def make_lock(spec: Spec) -> Acquirable:
         lk = r.lock(spec.name, timeout=30, sleep=0.001)
         return _Adapter(lambda: lk.acquire(blocking=True), lk.release)
     if spec.kind == "etcd":
-        os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
-        import etcd3
-
-        host, port = spec.addr.rsplit(":", 1)
-        c = etcd3.client(host=host, port=int(port))
-        el = c.lock(spec.name, ttl=30)
-
-        def etcd_acquire() -> bool:
-            # python-etcd3 waits with watch_once(remaining): a release between its failed
-            # transaction and the watch is missed until the watch times out.
-            while not el.acquire(timeout=10):
-                pass
-            return True
-
-        return _Adapter(etcd_acquire, el.release)
+        return _etcd_lock(spec)
     if spec.kind == "filelock":
         import filelock
 
@@ -76,6 +62,48 @@ def make_lock(spec: Spec) -> Acquirable:
         assert spec.mp_lock is not None
         return spec.mp_lock
     raise ValueError(f"unknown backend {spec.kind!r}")
+
+
+def _etcd_lock(spec: Spec) -> Acquirable:
+    """python-etcd3's Lock. Its acquire() is broken with the tenacity Debian ships (its wait
+    callback has tenacity's old signature: the first retry raises TypeError), so acquire is
+    re-done here step for step without tenacity: lease, transaction "create if the key has no
+    revision", else watch_once(key, remaining) and again. The watch keeps the library's gap:
+    a release between the failed transaction and the watch is missed until the watch times out."""
+    import time
+
+    import etcd3
+    from etcd3 import exceptions
+
+    host, port = spec.addr.rsplit(":", 1)
+    c = etcd3.client(host=host, port=int(port))
+    lk = c.lock(spec.name, ttl=30)
+
+    def acquire(timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            lk.lease = c.lease(lk.ttl)
+            ok, _ = c.transaction(
+                compare=[c.transactions.create(lk.key) == 0],
+                success=[c.transactions.put(lk.key, lk.uuid, lease=lk.lease)],
+                failure=[c.transactions.get(lk.key)])
+            if ok:
+                return True
+            lk.lease = None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                c.watch_once(lk.key, left)
+            except exceptions.WatchTimedOut:
+                pass
+
+    def acquire_forever() -> bool:
+        while not acquire():
+            pass
+        return True
+
+    return _Adapter(acquire_forever, lk.release)
 
 
 def available(kind: str) -> Optional[str]:

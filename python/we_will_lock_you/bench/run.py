@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import signal
 import socket
+import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -123,6 +125,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the servers started below are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     res: Dict[str, Any] = {"processes": args.processes, "duration_s": args.duration, "skipped": {}}
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="wwly-bench-") as tmp:
