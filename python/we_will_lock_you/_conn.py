@@ -131,8 +131,6 @@ class Connection:
         self._idle = threading.Condition(self._mu)  # the reader thread parks here
         self._last_lead = 0.0  # when a caller last read the socket
         self._reader_polling = False  # the reader thread holds _rlock in poll()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
         self._held: Dict[int, "Lock"] = {}  # by the granted ACQUIRE's req (LOST names it)
         self._error: Optional[ConnectionLostError] = None
         self._timers: List[Tuple[float, int, Callable[[], None]]] = []
@@ -140,6 +138,10 @@ class Connection:
         self._tseq = itertools.count().__next__
         self._last_send = self._last_recv = time.monotonic()
         self._sock = self._connect()
+        self._wake_r, self._wake_w = os.pipe()  # after _connect: nothing to leak if it fails
+        os.set_blocking(self._wake_w, False)
+        # Closed when the object goes (never earlier: a late _poke must not hit a reused fd).
+        self._close_pipe = weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
         self.pid = os.getpid()
         threading.Thread(target=self._read_loop, name=f"wwly-reader {remote}", daemon=True).start()
         threading.Thread(target=self._timer_loop, name=f"wwly-timer {remote}", daemon=True).start()
@@ -375,11 +377,6 @@ class Connection:
                 self._reader_polling = False
                 self._rlock.release()
             self._handoff()
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
 
     def _dispatch(self, f: wire.Frame) -> None:
         if f.type == wire.PING:
@@ -492,6 +489,14 @@ class Connection:
         self.fail(ConnectionLostError(f"wwly: connection to {self.remote} closed by the client"))
 
 
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 class _ConnClosed(Exception):
     def __init__(self, err: ConnectionLostError) -> None:
         self.err = err
@@ -545,6 +550,7 @@ def _after_fork_in_child() -> None:
             conn._sock.close()
         except OSError:
             pass
+        conn._close_pipe()
         conn._error = ConnectionLostError("wwly: connection belongs to the parent process")
     _registry.clear()
     for obj in list(_after_fork_hooks):
