@@ -268,3 +268,39 @@ def test_auth_token(wwly_bin: str, tmpdir_path) -> None:  # type: ignore[no-unty
         with pytest.raises(errors.AuthError) as ei:
             Lock(name="a", remote=s.addr, auth_token="wrong").acquire()
         assert isinstance(ei.value, ConnectionError) and isinstance(ei.value, PermissionError)
+
+
+def test_shared_connection_mixed_load(remote: str) -> None:
+    """8 threads on one connection, 3 names, blocking and timed acquires mixed: every thread
+    finishes (the socket always has a reader), no name is ever held twice at once."""
+    import random
+
+    names = [f"mix/{uuid.uuid4().hex}" for _ in range(3)]
+    inside = {n: 0 for n in names}
+    errors_seen: List[str] = []
+    seed = random.randrange(1 << 30)
+
+    def work(k: int) -> None:
+        rng = random.Random(seed + k)
+        locks = {n: Lock(name=n, remote=remote) for n in names}
+        for _ in range(60):
+            n = rng.choice(names)
+            lk = locks[n]
+            got = lk.acquire(timeout=rng.choice([-1, 0.001, 0.05])) if rng.random() < 0.8 else lk.acquire(False)
+            if not got:
+                continue
+            inside[n] += 1
+            if inside[n] != 1:
+                errors_seen.append(f"{n} held twice")
+            time.sleep(rng.choice([0, 0, 0.001]))
+            inside[n] -= 1
+            lk.release()
+
+    ts = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(8)]
+    for t in ts:
+        t.start()
+    deadline = time.monotonic() + 60
+    for t in ts:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in ts), f"threads hung (seed {seed})"
+    assert not errors_seen, f"{errors_seen[:3]} (seed {seed})"
