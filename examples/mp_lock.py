@@ -21,7 +21,7 @@ def func(i: int, lock: Lock, inside: "mp.sharedctypes.Synchronized[int]") -> Non
     for _ in range(3):
         with lock:
             inside.value += 1  # a second worker inside would make this 2
-            print(f"worker {i} (pid {os.getpid()}) holds {lock.name} token={lock.token} "
+            print(f"worker {i} (pid {os.getpid()}) holds {lock.name!r} token={lock.token} "
                   f"inside={inside.value}", flush=True)
             if inside.value != 1:
                 raise SystemExit(1)

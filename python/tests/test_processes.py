@@ -40,7 +40,8 @@ def test_processes_share_the_lock(method: str, remote: str, tmpdir_path: Path) -
     counter = tmpdir_path / "n"
     counter.write_text("0")
     lock = Lock(remote=remote)  # default name: fresh and unique, travels with the object
-    procs = [ctx.Process(target=mp_targets.bump, args=(lock, str(counter), 15)) for _ in range(3)]
+    procs = [ctx.Process(target=mp_targets.bump, args=(lock, str(counter), 15))  # type: ignore[attr-defined]
+             for _ in range(3)]
     for p in procs:
         p.start()
     for p in procs:
@@ -55,7 +56,7 @@ def test_hold_does_not_travel(method: str, remote: str, tmpdir_path: Path) -> No
     out = tmpdir_path / "state"
     lock = Lock(remote=remote)
     with lock:
-        p = ctx.Process(target=mp_targets.report_state, args=(lock, str(out)))
+        p = ctx.Process(target=mp_targets.report_state, args=(lock, str(out)))  # type: ignore[attr-defined]
         p.start()
         p.join(60)
         assert p.exitcode == 0

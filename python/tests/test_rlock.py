@@ -99,7 +99,7 @@ def test_nonblocking_from_other_thread(remote: str) -> None:
 def test_works_with_threading_condition(remote: str) -> None:
     """threading.Condition accepts any lock with _is_owned/_release_save/_acquire_restore."""
     r = new(remote)
-    cond = threading.Condition(r)
+    cond = threading.Condition(r)  # type: ignore[arg-type]  # duck-typed, as threading allows
     box = []
 
     def producer() -> None:

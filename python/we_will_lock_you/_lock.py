@@ -117,9 +117,9 @@ class Lock:
                 raise LockLostError(f"release of {self.name!r}: the hold was lost before release")
             raise NotHeldError("release unlocked lock")
         conn.forget_held(req)
-        name = self._wire_name
+        name, tok = self._wire_name, token
         try:
-            conn.start(lambda r: wire.release(r, name, token))
+            conn.start(lambda r: wire.release(r, name, tok))
         except _conn.ConnectionLostError as e:
             # The server released it when the connection died: the hold was lost.
             raise LockLostError(f"release of {self.name!r}: {e}") from e

@@ -142,7 +142,7 @@ def _bytes_field(body: bytes, off: int) -> Tuple[bytes, int]:
     off += 2
     if off + n > len(body):
         raise WireError("bytes field runs past the body")
-    return bytes(body[off : off + n]), off + n
+    return bytes(body[off:off + n]), off + n
 
 
 def _exact(body: bytes, size: int, what: str) -> None:
@@ -228,7 +228,7 @@ class Decoder:
             if n - off < 4 + length:
                 break
             _, typ, req = HEADER.unpack_from(buf, off)
-            body = bytes(buf[off + HEADER_SIZE : off + 4 + length])
+            body = bytes(buf[off + HEADER_SIZE:off + 4 + length])
             out.append(decode_body(typ, req, body))
             off += 4 + length
         if off:

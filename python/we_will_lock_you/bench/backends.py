@@ -7,7 +7,6 @@ them: redis-py ``Lock(sleep=0.001)`` (default 0.1 s), filelock ``poll_interval=0
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional, Protocol
 
@@ -40,7 +39,7 @@ def make_lock(spec: Spec) -> Acquirable:
 
         return Lock(name=spec.name, remote=spec.addr)
     if spec.kind == "redis":
-        import redis
+        import redis  # type: ignore[import]
 
         host, port = spec.addr.rsplit(":", 1)
         r = redis.Redis(host=host, port=int(port))

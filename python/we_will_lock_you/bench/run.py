@@ -57,10 +57,9 @@ def uncontended(addr: str, echo_addr: str, n: int) -> Dict[str, Any]:
             lock.release()
             cyc.append(time.perf_counter() - t0)
     s.close()
-    out = {"echo_round_trip": summary(rt), "wwly_cycle": summary(cyc)}
-    out["ratio_p50"] = out["wwly_cycle"]["p50_us"] / out["echo_round_trip"]["p50_us"]
-    out["ratio_mean"] = out["wwly_cycle"]["mean_us"] / out["echo_round_trip"]["mean_us"]
-    return out
+    echo, wwly = summary(rt), summary(cyc)
+    return {"echo_round_trip": echo, "wwly_cycle": wwly,
+            "ratio_p50": wwly["p50_us"] / echo["p50_us"], "ratio_mean": wwly["mean_us"] / echo["mean_us"]}
 
 
 def _worker(spec: Spec, start: Any, duration: float, occ: Any, q: Any) -> None:
@@ -138,10 +137,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             addr = stack.enter_context(servers.start_wwly(binary)).addr
         echo = stack.enter_context(servers.start_echo())
         res["uncontended"] = u = uncontended(addr, echo.addr, args.cycles)
-        print(f"uncontended, {args.cycles} each: wwly acquire+release p50 {u['wwly_cycle']['p50_us']:.1f} us "
-              f"(mean {u['wwly_cycle']['mean_us']:.1f}); echo round trip p50 {u['echo_round_trip']['p50_us']:.1f} us "
-              f"(mean {u['echo_round_trip']['mean_us']:.1f}); ratio p50 {u['ratio_p50']:.2f}x, mean {u['ratio_mean']:.2f}x",
-              flush=True)
+        w, e = u["wwly_cycle"], u["echo_round_trip"]
+        print(f"uncontended, {args.cycles} each: wwly acquire+release p50 {w['p50_us']:.1f} us "
+              f"(mean {w['mean_us']:.1f}); echo round trip p50 {e['p50_us']:.1f} us (mean {e['mean_us']:.1f}); "
+              f"ratio p50 {u['ratio_p50']:.2f}x, mean {u['ratio_mean']:.2f}x", flush=True)
         rows = []
         for kind in [b for b in args.backends.split(",") if b]:
             why = available(kind)
@@ -172,5 +171,5 @@ def _table(res: Dict[str, Any]) -> None:
     print(f"\n| backend ({res['processes']} processes, one name) | ops/s | acquire p50 | p99 | Jain |")
     print("|---|---:|---:|---:|---:|")
     for r in res["contended"]:
-        print(f"| {r['backend']} | {r['ops_per_s']:.0f} | {r['p50_us']:.0f} µs | {r['p99_us']:.0f} µs | {r['jain']:.3f} |")
-
+        print(f"| {r['backend']} | {r['ops_per_s']:.0f} | {r['p50_us']:.0f} µs | {r['p99_us']:.0f} µs "
+              f"| {r['jain']:.3f} |")
