@@ -98,3 +98,32 @@ def test_reconnects_after_a_connection_dies(own_server) -> None:  # type: ignore
     with lock:  # a fresh connection is made on demand
         assert lock.token
     assert _conn.get(own_server.addr, None) is not first
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_acquire_is_cancelled_not_leaked(remote: str) -> None:
+    """An exception raised into a waiting acquire (Ctrl-C, a signal handler) withdraws the
+    ACQUIRE (CANCEL); the name is not left held by the abandoned request."""
+    name = f"int/{uuid.uuid4().hex}"
+    holder = Lock(name=name, remote=remote)
+    holder.acquire()
+
+    def boom(*_: object) -> None:
+        raise _Interrupt()
+
+    old = signal.signal(signal.SIGALRM, boom)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(_Interrupt):
+            Lock(name=name, remote=remote).acquire()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    holder.release()
+    other = Lock(name=name, remote=remote)
+    # Had the abandoned ACQUIRE stayed queued, it would be granted now and hold the name.
+    assert other.acquire(timeout=5)
+    other.release()
