@@ -127,3 +127,15 @@ def test_interrupted_acquire_is_cancelled_not_leaked(remote: str) -> None:
     # Had the abandoned ACQUIRE stayed queued, it would be granted now and hold the name.
     assert other.acquire(timeout=5)
     other.release()
+
+
+def test_idle_holder_kept_alive_by_heartbeats(own_server) -> None:  # type: ignore[no-untyped-def]
+    """The server drops a connection silent for its timeout (1 s here): an idle holder's
+    client PINGs as WELCOME asks, so the hold outlives several timeouts."""
+    name = f"hb/{uuid.uuid4().hex}"
+    holder = Lock(name=name, remote=own_server.addr)
+    holder.acquire()
+    time.sleep(2.5)
+    assert not holder.lost
+    assert Lock(name=name, remote=own_server.addr).acquire(timeout=0.1) is False
+    holder.release()
