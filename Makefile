@@ -3,7 +3,10 @@ GO      ?= go
 BIN     := bin/wwly
 FUZZTIME ?= 20s
 
-.PHONY: build test bench bench-quick fuzz lint clean
+# Debian's interpreter sees the python3-* packages scripts/deps.sh installs.
+PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
+.PHONY: build test test-python bench bench-quick fuzz lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/wwly
@@ -12,6 +15,11 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m ./...
+	$(MAKE) test-python
+
+# The Python client's tests (python/tests) and examples against a real `wwly serve`.
+test-python: build
+	cd python && WWLY_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 # Installs/starts what the harness needs (or says what it skips), runs the full scenario, renders the report.
 bench: build

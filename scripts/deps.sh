@@ -18,6 +18,15 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 
+# --- Python client (python/, `make test-python`): BEGIN ---
+# Debian's interpreter and the packages the Python tests and the Python benchmark use (PyPI is
+# not reachable; Debian's python3 sees them). Installed with the servers above, one apt-get update.
+for pkg in python3 python3-setuptools python3-pip python3-pytest python3-redis python3-etcd3 \
+  python3-fasteners python3-filelock; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+# --- Python client: END ---
+
 report() {
   local v
   if command -v redis-server >/dev/null 2>&1; then

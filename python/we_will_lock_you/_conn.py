@@ -1,0 +1,564 @@
+"""One pipelined connection per (process, server, auth token), shared by every thread.
+
+Writes: whole frames under ``_wlock``. Reads: whoever holds ``_rlock`` reads the socket and
+dispatches every reply to the call waiting for it (by ``req``). A thread waiting for a reply
+reads the socket itself when nobody else does (leader/follower): the common case -- one thread
+doing acquire/release -- then never switches threads, which in CPython costs more than the
+network round trip. Other waiters sleep on their own pre-acquired ``_thread`` lock; a leader
+that got its reply hands the socket to one of them. When no thread waits, the reader thread
+reads (pushes: LOST, SHUTDOWN, PONG, connection death); it yields the socket to any caller
+through a wake pipe and takes it back only after callers stayed away for ``_IDLE_TAKEOVER``.
+A timer thread sends heartbeat PINGs, renews leases and declares a silent server dead.
+
+Fork: a child never touches its parent's connection (its threads do not exist there, and a hold
+belongs to the parent's session). ``os.register_at_fork`` drops every connection in the child and
+closes the child's copy of each socket, so the server still sees the parent's connection close
+when the parent exits, whatever the child does.
+"""
+
+from __future__ import annotations
+
+import _thread
+import heapq
+import select
+import itertools
+import os
+import socket
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+
+from . import _wire as wire
+from .errors import (
+    AuthError,
+    ConnectError,
+    ConnectionLostError,
+    InvalidNameError,
+    NotHeldError,
+    ProtocolError,
+    QueueFullError,
+    ServerError,
+    TooManyRequestsError,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._lock import Lock
+
+DEFAULT_REMOTE = "127.0.0.1:1977"
+CONNECT_TIMEOUT = 5.0
+# The reader thread takes the socket back from callers only after none waited this long, so a
+# thread doing acquire/release in a loop keeps reading its own replies.
+_IDLE_TAKEOVER = 0.01
+_IDLE_POLL = 0.05
+
+
+def default_remote() -> str:
+    """``WWLY_ADDR`` if set, else 127.0.0.1:1977 (the server's default)."""
+    return os.environ.get("WWLY_ADDR") or DEFAULT_REMOTE
+
+
+def default_auth() -> Optional[str]:
+    """``WWLY_AUTH_TOKEN`` if set (the Go CLI reads it too)."""
+    return os.environ.get("WWLY_AUTH_TOKEN") or None
+
+
+def encode_name(name: "str | bytes") -> bytes:
+    """A lock name as sent on the wire: 1..MaxName bytes (UTF-8 for str)."""
+    raw = name.encode("utf-8") if isinstance(name, str) else bytes(name)
+    if not 1 <= len(raw) <= wire.MAX_NAME:
+        raise InvalidNameError(f"lock name must be 1..{wire.MAX_NAME} bytes, got {len(raw)}")
+    return raw
+
+
+def parse_remote(remote: str) -> Tuple[str, int]:
+    host, sep, port = remote.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"remote must be 'host:port', got {remote!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+class Call:
+    """One request waiting for its reply. ``done`` is acquired at creation; it is released
+    (under the connection's ``_mu``) only while ``blocked``: when the call settles, or when
+    the waiter is offered the socket (``offered``)."""
+
+    __slots__ = ("done", "frame", "error", "lock", "abandoned", "settled", "blocked", "offered")
+
+    def __init__(self, lock: Optional["Lock"] = None) -> None:
+        self.done = _thread.allocate_lock()
+        self.done.acquire()
+        self.frame: Optional[wire.Frame] = None
+        self.error: Optional[BaseException] = None
+        self.lock = lock  # the Lock an ACQUIRE is for; its state is set by the reader at GRANTED
+        self.abandoned = False  # the caller gave up: a GRANTED that still comes is released
+        self.settled = False  # frame or error is set
+        self.blocked = False  # the waiter sleeps on done
+        self.offered = False  # the waiter was woken to read the socket itself
+
+    def wake(self) -> None:
+        """mu must be held."""
+        if self.blocked:
+            self.blocked = False
+            self.done.release()
+
+
+def server_error(frame: wire.Frame, what: str) -> ServerError:
+    name = wire.CODE_NAMES.get(frame.code, f"code {frame.code}")
+    msg = f"{what}: {name}" + (f": {frame.msg}" if frame.msg else "")
+    cls = {wire.QUEUE_FULL: QueueFullError, wire.TOO_MANY_REQUESTS: TooManyRequestsError,
+           wire.NOT_HELD: NotHeldError}.get(frame.code, ServerError)
+    if cls is NotHeldError:
+        return NotHeldError(msg)  # type: ignore[return-value]
+    if cls is ServerError and frame.code == wire.NAME_LENGTH:
+        return InvalidNameError(msg)  # type: ignore[return-value]
+    return cls(msg, frame.code, name)
+
+
+class Connection:
+    """A live session with one server. Safe for use by any number of threads of the process
+    that made it; never used after a fork (the child makes its own)."""
+
+    def __init__(self, remote: str, auth: Optional[str]) -> None:
+        self.remote = remote
+        self._auth = (auth or "").encode("utf-8")
+        self._next = itertools.count(1).__next__  # atomic under the GIL
+        self._wlock = threading.Lock()  # serialises socket writes
+        self._mu = threading.Lock()  # guards _pending, _held, _error
+        self._pending: Dict[int, Call] = {}
+        self._rlock = threading.Lock()  # the right to read the socket (and use _dec)
+        self._dec = wire.Decoder()
+        self._waiters: Dict[int, Call] = {}  # calls whose thread is inside wait(), by req
+        self._idle = threading.Condition(self._mu)  # the reader thread parks here
+        self._last_lead = 0.0  # when a caller last read the socket
+        self._reader_polling = False  # the reader thread holds _rlock in poll()
+        self._held: Dict[int, "Lock"] = {}  # by the granted ACQUIRE's req (LOST names it)
+        self._error: Optional[ConnectionLostError] = None
+        self._timers: List[Tuple[float, int, Callable[[], None]]] = []
+        self._tcv = threading.Condition(threading.Lock())
+        self._tseq = itertools.count().__next__
+        self._last_send = self._last_recv = time.monotonic()
+        self._sock = self._connect()
+        self._wake_r, self._wake_w = os.pipe()  # after _connect: nothing to leak if it fails
+        os.set_blocking(self._wake_w, False)
+        # Closed when the object goes (never earlier: a late _poke must not hit a reused fd).
+        self._close_pipe = weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
+        self.pid = os.getpid()
+        threading.Thread(target=self._read_loop, name=f"wwly-reader {remote}", daemon=True).start()
+        threading.Thread(target=self._timer_loop, name=f"wwly-timer {remote}", daemon=True).start()
+
+    # -- handshake -------------------------------------------------------------------------
+
+    def _connect(self) -> socket.socket:
+        host, port = parse_remote(self.remote)
+        try:
+            sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
+        except OSError as e:
+            raise ConnectError(f"wwly: cannot connect to {self.remote}: {e}") from e
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            me = f"{socket.gethostname()}/{os.getpid()}/python".encode()[:200]
+            sock.sendall(wire.hello(self._next(), self._auth, me))
+            welcome = self._read_welcome(sock)
+        except BaseException:
+            sock.close()
+            raise
+        version, self.session, hb_ns, timeout_ns = welcome
+        if version != wire.VERSION:
+            sock.close()
+            raise ConnectError(f"wwly: {self.remote} speaks protocol {version}, want {wire.VERSION}")
+        # Send something at least every heartbeat; check twice per interval so a PING is never late.
+        self.heartbeat = hb_ns / 1e9 if hb_ns > 0 else 0.0
+        self.timeout = timeout_ns / 1e9 if timeout_ns > 0 else 0.0
+        sock.settimeout(None)
+        return sock
+
+    def _read_welcome(self, sock: socket.socket) -> Tuple[int, int, int, int]:
+        dec = wire.Decoder()
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ConnectError(f"wwly: {self.remote}: no WELCOME within {CONNECT_TIMEOUT}s")
+            sock.settimeout(left)
+            try:
+                data = sock.recv(4096)
+            except OSError as e:
+                raise ConnectError(f"wwly: {self.remote}: handshake: {e}") from e
+            if not data:
+                raise ConnectError(f"wwly: {self.remote} closed the connection during the handshake")
+            try:
+                frames = dec.feed(data)
+            except wire.WireError as e:
+                raise ConnectError(f"wwly: {self.remote}: bad handshake reply: {e}") from e
+            for f in frames:
+                if f.type == wire.WELCOME and f.welcome is not None:
+                    return f.welcome
+                if f.type == wire.ERROR:
+                    name = wire.CODE_NAMES.get(f.code, str(f.code))
+                    cls = AuthError if f.code == wire.AUTH else ConnectError
+                    raise cls(f"wwly: {self.remote} refused the connection: {name}: {f.msg}")
+                raise ConnectError(f"wwly: {self.remote}: unexpected frame 0x{f.type:02x} before WELCOME")
+
+    # -- requests --------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Writes whole frames; raises ConnectionLostError when the connection is gone."""
+        with self._wlock:
+            if self._error is not None:
+                raise self._error
+            try:
+                self._sock.sendall(data)
+            except OSError as e:
+                err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
+            else:
+                self._last_send = time.monotonic()
+                return
+        self.fail(err)
+        raise err
+
+    def start(self, make: Callable[[int], bytes], lock: Optional["Lock"] = None) -> Tuple[int, Call]:
+        """Registers a call under a fresh req and sends the frame ``make(req)``."""
+        req = self._next()
+        call = Call(lock)
+        with self._mu:
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = call
+        try:
+            self.send(make(req))
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+        return req, call
+
+    def wait(self, req: int, call: Call) -> wire.Frame:
+        """Waits for the reply of ``req``, reading the socket itself when nobody else does.
+        If the wait is interrupted (KeyboardInterrupt, ...) an ACQUIRE is cancelled and
+        abandoned: a GRANTED that still arrives is released."""
+        try:
+            self._wait(req, call)
+        except BaseException:
+            self.abandon(req, call)
+            raise
+        if call.error is not None:
+            raise call.error
+        assert call.frame is not None
+        return call.frame
+
+    def _wait(self, req: int, call: Call) -> None:
+        with self._mu:
+            if call.settled:
+                return
+            self._waiters[req] = call
+        try:
+            while True:
+                if self._rlock.acquire(False):
+                    try:
+                        self._lead(call)
+                    finally:
+                        self._last_lead = time.monotonic()
+                        self._rlock.release()
+                        self._handoff()
+                    return
+                if self._reader_polling:
+                    self._poke()  # the reader thread yields the socket and offers it to a waiter
+                with self._mu:
+                    if call.settled:
+                        return
+                    if call.offered:  # a leader let go of the socket meanwhile: try again
+                        call.offered = False
+                        continue
+                    call.blocked = True
+                call.done.acquire()  # woken by the reply, or by an offer of the socket
+                with self._mu:
+                    if call.settled:
+                        return
+                    call.offered = False
+        finally:
+            with self._mu:
+                # No notify: the reader thread re-checks every _IDLE_TAKEOVER on its own; waking
+                # it after every call would cost a thread switch per request.
+                self._waiters.pop(req, None)
+
+    def _lead(self, call: Call) -> None:
+        """Reads and dispatches until call settles. _rlock must be held."""
+        while not call.settled:
+            if self._error is not None:
+                raise self._error  # not reached: fail() settles every registered call
+            self._read_once()
+
+    def _read_once(self) -> None:
+        """One recv and the dispatch of every frame it completed. _rlock must be held. A
+        broken connection fails it (settling every call) instead of raising."""
+        if self._error is not None:
+            return
+        try:
+            data = self._sock.recv(65536)
+            if not data:
+                raise _ConnClosed(ConnectionLostError(f"wwly: {self.remote} closed the connection"))
+            self._last_recv = time.monotonic()
+            for f in self._dec.feed(data):
+                self._dispatch(f)
+        except wire.WireError as e:
+            self.fail(ProtocolError(f"wwly: {self.remote} broke the protocol: {e}"))
+        except _ConnClosed as e:
+            self.fail(e.err)
+        except OSError as e:
+            self.fail(ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}"))
+
+    def _handoff(self) -> None:
+        """After letting go of _rlock: offer the socket to one waiter whose reply is still to
+        come, so someone reads it; with no waiter the reader thread takes over (later)."""
+        with self._mu:
+            for c in self._waiters.values():
+                if not c.settled:
+                    c.offered = True  # seen by the waiter before it sleeps, or wakes it
+                    c.wake()
+                    return
+
+    def _poke(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass  # pipe full (already poked) or closed (connection gone)
+
+    def abandon(self, req: int, call: Call) -> None:
+        with self._mu:
+            if req not in self._pending:
+                return
+            call.abandoned = True
+        try:
+            self.start(lambda r: wire.cancel(r, req))
+        except ConnectionLostError:
+            pass
+
+    def request(self, make: Callable[[int], bytes]) -> wire.Frame:
+        req, call = self.start(make)
+        return self.wait(req, call)
+
+    def forget_held(self, req: int) -> None:
+        with self._mu:
+            self._held.pop(req, None)
+
+    def error(self) -> Optional[ConnectionLostError]:
+        return self._error
+
+    # -- reader ----------------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        """Reads while no caller waits; parks while callers lead."""
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        while self._error is None:
+            with self._mu:
+                # Polled, not notified (a notify per call would cost a thread switch per call);
+                # 20 wake-ups a second at most while callers lead.
+                while self._error is None and (
+                        self._waiters or time.monotonic() - self._last_lead < _IDLE_TAKEOVER):
+                    self._idle.wait(_IDLE_POLL)
+            if self._error is not None:
+                break
+            if not self._rlock.acquire(timeout=_IDLE_TAKEOVER):
+                continue
+            try:
+                self._reader_polling = True
+                if self._waiters:
+                    continue  # a caller came meanwhile: it leads
+                events = poller.poll()
+                self._reader_polling = False
+                if any(fd == self._wake_r for fd, _ in events):
+                    try:
+                        os.read(self._wake_r, 512)
+                    except OSError:
+                        pass
+                if any(fd != self._wake_r for fd, _ in events):
+                    self._read_once()
+            finally:
+                self._reader_polling = False
+                self._rlock.release()
+            self._handoff()
+
+    def _dispatch(self, f: wire.Frame) -> None:
+        if f.type == wire.PING:
+            self.send_quiet(wire.pong(f.req))
+            return
+        if f.req == 0 and f.type == wire.ERROR:
+            name = wire.CODE_NAMES.get(f.code, f"code {f.code}")
+            raise _ConnClosed(ConnectionLostError(
+                f"wwly: {self.remote} closed the connection: {name}" + (f": {f.msg}" if f.msg else "")))
+        if f.type == wire.LOST:
+            with self._mu:
+                lock = self._held.pop(f.target, None)
+            if lock is not None:
+                lock._on_lost(f.token, "lease expired" if f.code == wire.LEASE_EXPIRED else
+                              wire.CODE_NAMES.get(f.code, str(f.code)))
+            return
+        give_back: Optional[bytes] = None
+        with self._mu:
+            call = self._pending.pop(f.req, None)
+            if call is not None and f.type == wire.GRANTED and call.lock is not None:
+                if call.abandoned:
+                    # The caller gave up but the lock is held (protocol 3.4): give it back.
+                    give_back = wire.release(self._next(), call.lock._wire_name, f.token)
+                else:
+                    self._held[f.req] = call.lock
+                    call.lock._on_granted(self, f.req, f.token)
+        if give_back is not None:
+            self._release_quiet(give_back)
+        if call is None:
+            if f.type == wire.PONG:
+                return
+            raise wire.WireError(f"reply 0x{f.type:02x} to unknown req {f.req}")
+        with self._mu:
+            call.frame = f
+            call.settled = True
+            call.wake()
+
+    def _release_quiet(self, frame: bytes) -> None:
+        # The RELEASE's own reply (OK) must find a pending entry, so register one.
+        (req,) = wire.HEADER.unpack_from(frame, 0)[2:3]
+        with self._mu:
+            self._pending[req] = Call()
+        self.send_quiet(frame)
+
+    def send_quiet(self, data: bytes) -> None:
+        try:
+            self.send(data)
+        except ConnectionLostError:
+            pass
+
+    # -- timers: heartbeat, lease renewal, silence -----------------------------------------
+
+    def schedule(self, delay: float, fn: Callable[[], None]) -> None:
+        """Runs fn in the timer thread after delay seconds (fn must not block)."""
+        with self._tcv:
+            heapq.heappush(self._timers, (time.monotonic() + delay, self._tseq(), fn))
+            self._tcv.notify()
+
+    def _timer_loop(self) -> None:
+        beat = self.heartbeat / 2 if self.heartbeat else 1.0
+        while self._error is None:
+            now = time.monotonic()
+            due: List[Callable[[], None]] = []
+            with self._tcv:
+                while self._timers and self._timers[0][0] <= now:
+                    due.append(heapq.heappop(self._timers)[2])
+                nxt = self._timers[0][0] - now if self._timers else beat
+                if not due:
+                    self._tcv.wait(min(beat, max(nxt, 0.0)))
+            for fn in due:
+                fn()
+            now = time.monotonic()
+            if self.timeout and now - self._last_recv > self.timeout:
+                self.fail(ConnectionLostError(
+                    f"wwly: {self.remote} silent for {self.timeout:g}s (no reply to heartbeats)"))
+                return
+            if self.heartbeat and now - self._last_send >= beat:
+                self.send_quiet(wire.ping(0))
+
+    # -- failure ---------------------------------------------------------------------------
+
+    def fail(self, err: ConnectionLostError) -> None:
+        """Ends the connection once: every waiting call fails with err, every hold is lost."""
+        with self._mu:
+            if self._error is not None:
+                return
+            self._error = err
+            pending, self._pending = self._pending, {}
+            held, self._held = self._held, {}
+        _forget(self)
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+        with self._tcv:
+            self._timers.clear()
+            self._tcv.notify()
+        with self._mu:
+            for call in pending.values():
+                call.error = err
+                call.settled = True
+                call.wake()
+            self._idle.notify_all()
+        self._poke()
+        for lock in held.values():
+            lock._on_lost(None, str(err))
+
+    def close(self) -> None:
+        self.fail(ConnectionLostError(f"wwly: connection to {self.remote} closed by the client"))
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+class _ConnClosed(Exception):
+    def __init__(self, err: ConnectionLostError) -> None:
+        self.err = err
+
+
+# -- the per-process registry ----------------------------------------------------------------
+
+_registry: Dict[Tuple[str, str], Connection] = {}
+_registry_lock = threading.Lock()
+
+
+def get(remote: str, auth: Optional[str]) -> Connection:
+    """The process's live connection to remote, made on first use and after one died."""
+    key = (remote, auth or "")
+    conn = _registry.get(key)
+    if conn is not None and conn._error is None and conn.pid == os.getpid():
+        return conn
+    with _registry_lock:
+        conn = _registry.get(key)
+        if conn is None or conn._error is not None or conn.pid != os.getpid():
+            conn = Connection(remote, auth)
+            _registry[key] = conn
+        return conn
+
+
+def _forget(conn: Connection) -> None:
+    with _registry_lock:
+        key = (conn.remote, conn._auth.decode("utf-8"))
+        if _registry.get(key) is conn:
+            del _registry[key]
+
+
+def close_all() -> None:
+    """Closes every connection of this process (the server releases their locks)."""
+    with _registry_lock:
+        conns = list(_registry.values())
+    for c in conns:
+        c.close()
+
+
+_after_fork_hooks: "weakref.WeakSet[object]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for conn in list(_registry.values()):
+        # Close only this process's copy of the descriptor: no shutdown(), which would end
+        # the parent's session too.
+        try:
+            conn._sock.close()
+        except OSError:
+            pass
+        conn._close_pipe()
+        conn._error = ConnectionLostError("wwly: connection belongs to the parent process")
+    _registry.clear()
+    for obj in list(_after_fork_hooks):
+        obj._after_fork()  # type: ignore[attr-defined]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,236 @@
+"""The wwly wire protocol, version 1 (docs/protocol.md): frame encoders and a bounded,
+incremental decoder. Pure: no sockets, no threads, no clock."""
+
+from __future__ import annotations
+
+import struct
+from typing import List, NamedTuple, Optional, Tuple
+
+VERSION = 1
+HEADER = struct.Struct(">IBQ")  # length, type, req
+HEADER_SIZE = HEADER.size  # 13
+MAX_FRAME = 65536
+MAX_NAME = 256
+
+HELLO = 0x01
+WELCOME = 0x02
+ACQUIRE = 0x03
+GRANTED = 0x04
+RELEASE = 0x05
+OK = 0x06
+CANCEL = 0x07
+RENEW = 0x08
+LOST = 0x09
+STATUS = 0x0A
+STATUS_REPLY = 0x0B
+PING = 0x0C
+PONG = 0x0D
+ERROR = 0x0E
+
+CODE_NAMES = {
+    1: "BAD_FRAME",
+    2: "FRAME_TOO_LARGE",
+    3: "VERSION",
+    4: "AUTH",
+    5: "NOT_HELD",
+    6: "TIMEOUT",
+    7: "QUEUE_FULL",
+    8: "CANCELLED",
+    9: "TOO_MANY_REQUESTS",
+    10: "NAME_LENGTH",
+    11: "SHUTDOWN",
+    12: "TOO_MANY_CONNS",
+    13: "DUPLICATE",
+    14: "LEASE_EXPIRED",
+    15: "SLOW_CONSUMER",
+    16: "INTERNAL",
+}
+NOT_HELD = 5
+TIMEOUT = 6
+QUEUE_FULL = 7
+CANCELLED = 8
+TOO_MANY_REQUESTS = 9
+NAME_LENGTH = 10
+AUTH = 4
+LEASE_EXPIRED = 14
+
+_Q = struct.Struct(">Q")
+_QQH = struct.Struct(">QQH")
+_qqH = struct.Struct(">qqH")
+_QqH = struct.Struct(">QqH")
+_HH = struct.Struct(">HH")
+_WELCOME = struct.Struct(">HQqq")
+_ENTRY = struct.Struct(">QQIqqH")
+
+
+class WireError(ValueError):
+    """A frame that breaks the protocol."""
+
+
+class Frame(NamedTuple):
+    """One decoded server frame. Unused fields are 0 / empty."""
+
+    type: int
+    req: int
+    token: int = 0  # GRANTED, LOST
+    target: int = 0  # LOST
+    code: int = 0  # ERROR, LOST
+    name: bytes = b""  # LOST
+    msg: str = ""  # ERROR
+    welcome: Optional[Tuple[int, int, int, int]] = None  # version, session, heartbeat ns, timeout ns
+    entries: Optional[List["StatusEntry"]] = None  # STATUS_REPLY
+
+
+class StatusEntry(NamedTuple):
+    """One live lock in a STATUS_REPLY."""
+
+    holder: int
+    token: int
+    waiters: int
+    oldest_wait_ns: int
+    lease_left_ns: int
+    name: bytes
+
+
+def _frame(typ: int, req: int, body: bytes) -> bytes:
+    return HEADER.pack(9 + len(body), typ, req) + body
+
+
+def hello(req: int, auth: bytes, client_name: bytes) -> bytes:
+    """HELLO: version, auth token, free-text client name."""
+    body = struct.pack(">HH", VERSION, len(auth)) + auth + struct.pack(">H", len(client_name)) + client_name
+    return _frame(HELLO, req, body)
+
+
+def acquire(req: int, name: bytes, wait_ns: int, ttl_ns: int) -> bytes:
+    """ACQUIRE: wait 0 = try once, < 0 = forever; ttl <= 0 = no lease."""
+    return _frame(ACQUIRE, req, _qqH.pack(wait_ns, ttl_ns, len(name)) + name)
+
+
+def release(req: int, name: bytes, token: int) -> bytes:
+    return _frame(RELEASE, req, struct.pack(">QH", token, len(name)) + name)
+
+
+def renew(req: int, name: bytes, token: int, ttl_ns: int) -> bytes:
+    return _frame(RENEW, req, _QqH.pack(token, ttl_ns, len(name)) + name)
+
+
+def cancel(req: int, target: int) -> bytes:
+    return _frame(CANCEL, req, _Q.pack(target))
+
+
+def status(req: int, names: List[bytes]) -> bytes:
+    parts = [struct.pack(">H", len(names))]
+    for n in names:
+        parts.append(struct.pack(">H", len(n)))
+        parts.append(n)
+    return _frame(STATUS, req, b"".join(parts))
+
+
+def ping(req: int) -> bytes:
+    return _frame(PING, req, b"")
+
+
+def pong(req: int) -> bytes:
+    return _frame(PONG, req, b"")
+
+
+def _bytes_field(body: bytes, off: int) -> Tuple[bytes, int]:
+    if off + 2 > len(body):
+        raise WireError("bytes field: length runs past the body")
+    (n,) = struct.unpack_from(">H", body, off)
+    off += 2
+    if off + n > len(body):
+        raise WireError("bytes field runs past the body")
+    return bytes(body[off:off + n]), off + n
+
+
+def _exact(body: bytes, size: int, what: str) -> None:
+    if len(body) != size:
+        raise WireError(f"{what}: body is {len(body)} bytes, want {size}")
+
+
+def decode_body(typ: int, req: int, body: bytes) -> Frame:
+    """Decodes one server-to-client frame body (the 13-byte header already split off)."""
+    if typ == GRANTED:
+        _exact(body, 8, "GRANTED")
+        return Frame(typ, req, token=_Q.unpack(body)[0])
+    if typ in (OK, PING, PONG):
+        _exact(body, 0, "empty frame")
+        return Frame(typ, req)
+    if typ == ERROR:
+        if len(body) < 4:
+            raise WireError("ERROR: body too short")
+        (code,) = struct.unpack_from(">H", body, 0)
+        msg, end = _bytes_field(body, 2)
+        if end != len(body):
+            raise WireError("ERROR: trailing bytes")
+        return Frame(typ, req, code=code, msg=msg.decode("utf-8", "replace"))
+    if typ == LOST:
+        if len(body) < 20:
+            raise WireError("LOST: body too short")
+        target, token, code = _QQH.unpack_from(body, 0)
+        name, end = _bytes_field(body, 18)
+        if end != len(body):
+            raise WireError("LOST: trailing bytes")
+        return Frame(typ, req, token=token, target=target, code=code, name=name)
+    if typ == WELCOME:
+        _exact(body, 26, "WELCOME")
+        version, session, hb, timeout = _WELCOME.unpack(body)
+        if hb < 0 or timeout < 0:
+            raise WireError("WELCOME: negative duration")
+        return Frame(typ, req, welcome=(version, session, hb, timeout))
+    if typ == STATUS_REPLY:
+        return Frame(typ, req, entries=_status_entries(body))
+    raise WireError(f"unknown or client-only frame type 0x{typ:02x}")
+
+
+def _status_entries(body: bytes) -> List[StatusEntry]:
+    if len(body) < 2:
+        raise WireError("STATUS_REPLY: body too short")
+    (count,) = struct.unpack_from(">H", body, 0)
+    # Each entry needs at least 38 bytes: check before trusting count.
+    if 2 + count * 38 > len(body):
+        raise WireError("STATUS_REPLY: count exceeds the body")
+    off, out = 2, []
+    for _ in range(count):
+        if off + _ENTRY.size > len(body):
+            raise WireError("STATUS_REPLY: entry runs past the body")
+        holder, token, waiters, oldest, lease, _ = _ENTRY.unpack_from(body, off)
+        name, off = _bytes_field(body, off + _ENTRY.size - 2)
+        out.append(StatusEntry(holder, token, waiters, oldest, lease, name))
+    if off != len(body):
+        raise WireError("STATUS_REPLY: trailing bytes")
+    return out
+
+
+class Decoder:
+    """Incremental decoder: feed() bytes as they arrive, get every complete frame back; a
+    partial tail is kept. A length under 9 or over max_frame raises WireError as soon as the
+    4 length bytes are in."""
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self._buf = bytearray()
+        self._max = max_frame
+
+    def feed(self, data: bytes) -> List[Frame]:
+        buf = self._buf
+        buf += data
+        out: List[Frame] = []
+        off = 0
+        n = len(buf)
+        while n - off >= 4:
+            (length,) = struct.unpack_from(">I", buf, off)
+            if length < 9:
+                raise WireError(f"frame length {length} < 9")
+            if length > self._max:
+                raise WireError(f"frame length {length} > max frame {self._max}")
+            if n - off < 4 + length:
+                break
+            _, typ, req = HEADER.unpack_from(buf, off)
+            body = bytes(buf[off + HEADER_SIZE:off + 4 + length])
+            out.append(decode_body(typ, req, body))
+            off += 4 + length
+        if off:
+            del buf[:off]
+        return out
