@@ -34,6 +34,7 @@ type session struct {
 	lastSeen    int64 // engine time of the last bytes received
 	closing     bool  // ERROR sent or close asked: ignore further input
 	closed      bool  // gnet reported OnClose
+	kept        int   // bytes of a partial frame left in gnet's inbound buffer by the last read
 
 	pendingAcq map[uint64]*shard  // waiting acquires by req id; only with several shards (for CANCEL)
 	gathers    map[uint64]*gather // STATUS replies being assembled from several shards
@@ -121,18 +122,35 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// read decodes and handles every complete frame buffered on sess.
+// read decodes and handles every complete frame buffered on sess, and leaves a trailing partial
+// frame buffered for the next read.
+//
+// gnet's buffer calls have edges this relies on (read from gnet v2.9.7 connection_unix.go):
+//   - Discard(n) with n <= 0 drops the WHOLE inbound buffer, so it is called only with off > 0:
+//     a frame split across reads (TCP may cut anywhere) must survive until its tail arrives.
+//   - Peek's view (of gnet's read buffer, its inbound ring, or a pooled copy when the data spans
+//     both) is valid only until Discard, and until gnet closes the connection: a write error in a
+//     flush during this read runs OnClose at once and returns the ring to a pool shared by all
+//     loops. So decoding stops as soon as sess.closed is set, and nothing from buf is kept.
+//   - A Wake (delayed flush) calls OnTraffic with no new bytes: InboundBuffered() then equals what
+//     the last read left (sess.kept), and nothing is decoded or refreshed.
 func (l *loop) read(sess *session) {
 	c := sess.c
-	buf, _ := c.Peek(-1)
-	if len(buf) == 0 {
-		return // a Wake for a delayed flush
+	total := c.InboundBuffered()
+	if total == sess.kept {
+		return // a Wake: no new bytes, at most the same partial frame
+	}
+	buf, err := c.Peek(total)
+	if err != nil || len(buf) != total {
+		l.srv.log.Error("cannot peek the inbound buffer, closing connection", "remote", sess.remote, "buffered", total, "err", err)
+		l.closeWith(sess, wire.CodeInternal, "inbound buffer")
+		return
 	}
 	now := l.srv.now()
 	sess.lastSeen = now
 	off := 0
 	f := &l.frame
-	for !sess.closing && off < len(buf) {
+	for !sess.closing && !sess.closed && off < len(buf) {
 		n, err := wire.Decode(buf[off:], l.srv.lim, f)
 		if err != nil {
 			if n > 0 && errors.Is(err, wire.ErrNameLength) && sess.sid != 0 && isRequest(f.Type) {
@@ -149,15 +167,21 @@ func (l *loop) read(sess *session) {
 			break
 		}
 		if n == 0 {
-			break
+			break // a partial frame: keep it for the next read
 		}
 		off += n
 		l.handleFrame(sess, f, now)
 	}
-	if sess.closing {
-		off = len(buf)
+	switch {
+	case sess.closed:
+		return // gnet has released the connection's buffers
+	case sess.closing:
+		off = total // ignore the rest: an ERROR went out and the close is queued
 	}
-	_, _ = c.Discard(off)
+	if off > 0 {
+		_, _ = c.Discard(off)
+	}
+	sess.kept = c.InboundBuffered()
 }
 
 func isRequest(t wire.Type) bool {
