@@ -193,6 +193,10 @@ func TestCloseAfterAndOnDemand(t *testing.T) {
 	if _, err := io.ReadFull(d, make([]byte, 4)); err != nil {
 		t.Fatal(err)
 	}
+	// The first link leaves the table once both its pumps have stopped.
+	for deadline := time.Now().Add(2 * time.Second); p.Conns() > 1 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if n := p.ResetAll(); n != 1 {
 		t.Fatalf("ResetAll reset %d connections, want 1", n)
 	}
