@@ -52,6 +52,8 @@ var (
 	ErrStarted    = errors.New("server: already started")
 	ErrNotStarted = errors.New("server: not started")
 	ErrStart      = errors.New("server: start failed")
+	// ErrAddrInUse: another socket (most likely another wwly server) listens on the address.
+	ErrAddrInUse = errors.New("server: address already in use")
 )
 
 // engineMode selects how loops share the lock engine.
@@ -76,6 +78,7 @@ type Server struct {
 	start    time.Time // origin of the engine's monotonic clock
 	maxConns int       // Config.MaxConns, capped by the descriptor limit at Start
 	epochs   *epochStore
+	dirLock  *dirLock // held from Start to Shutdown when there is a data dir
 	loops    []*loop
 	shards   []*shard
 
@@ -131,6 +134,7 @@ func (s *Server) Start() error {
 	s.started = true
 	s.start = time.Now()
 	if err := s.start0(); err != nil {
+		s.dirLock.unlock()
 		for _, l := range s.loops {
 			l.stopTimers()
 		}
@@ -145,6 +149,13 @@ func (s *Server) Start() error {
 
 // start0 does the work of Start; the caller cleans up after an error.
 func (s *Server) start0() error {
+	var err error
+	// The data dir first: a second server on the same dir is refused whatever its address.
+	if s.cfg.DataDir != "" {
+		if s.dirLock, err = lockDataDir(s.cfg.DataDir); err != nil {
+			return fmt.Errorf("%w: %w", ErrStart, err)
+		}
+	}
 	addr, err := claimAddr(s.cfg.Addr, s.cfg.Loops)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
@@ -181,6 +192,10 @@ func (s *Server) start0() error {
 		// Each loop accepts on its own SO_REUSEPORT listener and runs OnOpen right after accept,
 		// so a connection over max-conns is closed before the next accept: descriptors stay bounded.
 		gnet.WithReusePort(true),
+		// SO_REUSEADDR, set before bind, is inherited by accepted sockets: their TIME_WAIT
+		// remains after a stop then do not block the next start's bind (probe included), which
+		// otherwise failed with EADDRINUSE for ~60 s. A live listener still blocks it.
+		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.log}),
 	}
@@ -192,7 +207,7 @@ func (s *Server) start0() error {
 	case eng := <-s.booted:
 		s.gnetEng = eng
 	case <-s.runDone:
-		return fmt.Errorf("%w: %w", ErrStart, s.runErr)
+		return fmt.Errorf("%w: %w", ErrStart, listenErr(addr, s.runErr))
 	}
 	if addr, err = boundAddr(s.gnetEng, addr); err != nil {
 		_ = s.stopGnet(context.Background())
@@ -275,10 +290,18 @@ func claimAddr(addr string, loops int) (string, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("addr %q: %w", addr, err)
+		return "", listenErr(addr, err)
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// listenErr words a failure to listen on addr, naming a busy address as such.
+func listenErr(addr string, err error) error {
+	if errors.Is(err, unix.EADDRINUSE) {
+		return fmt.Errorf("%w: %s (is another wwly serve running there?): %w", ErrAddrInUse, addr, err)
+	}
+	return fmt.Errorf("listen on %s: %w", addr, err)
 }
 
 // discoverLoops dials the server until every gnet loop has opened a connection, so each loop
@@ -376,6 +399,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sh := range s.shards {
 		sh.timer.Stop()
 	}
+	s.dirLock.unlock()
 	s.log.Info("server stopped", "addr", s.addr)
 	return errors.Join(waitErr, err)
 }
