@@ -95,6 +95,8 @@ type loop struct {
 	depth        int                           // nesting of enter/leave
 	dirty        []*session                    // sessions with frames to flush
 	pendingClose []engine.SessionID            // sessions closed while the loop was busy
+	nUnauth      int                           // open connections without HELLO
+	unauthQ      []*session                    // the same, oldest first (plus stale entries; see popUnauth)
 	frame        wire.Frame                    // decode target, reused
 	batch        []*message                    // drain scratch
 }
@@ -316,12 +318,21 @@ func (l *loop) afterEngine(sh *shard, now int64) {
 	}
 }
 
-// sweep closes connections silent for longer than the heartbeat timeout, then re-arms itself.
+// sweep closes connections past their deadline (no HELLO within the hello timeout, or silent for
+// longer than the heartbeat timeout), then re-arms itself.
 func (l *loop) sweep(now int64) {
-	limit := int64(l.srv.cfg.HeartbeatTimeout)
 	for s := range l.all {
-		if !s.closing && now-s.lastSeen > limit {
-			l.srv.log.Info("closing silent connection", "remote", s.remote, "session", uint64(s.sid), "silent", time.Duration(now-s.lastSeen))
+		if s.closing {
+			continue
+		}
+		if why, late := l.overdue(s, now); late {
+			if s.sid == 0 {
+				// Debug: strangers can make many of these.
+				l.srv.log.Debug("closing connection", "remote", s.remote, "reason", why)
+				l.closeWith(s, wire.CodeAuth, why)
+				continue
+			}
+			l.srv.log.Info("closing silent connection", "remote", s.remote, "session", uint64(s.sid), "reason", why)
 			s.closing = true
 			_ = s.c.Close()
 		}
@@ -331,10 +342,10 @@ func (l *loop) sweep(now int64) {
 	}
 }
 
-// sweepPeriod is how often a loop looks for silent connections: a quarter of the timeout, so a
-// dead client is dropped at most 25% late.
+// sweepPeriod is how often a loop looks for overdue connections: a quarter of the shorter
+// timeout, so a deadline is enforced at most 25% late.
 func (s *Server) sweepPeriod() time.Duration {
-	return max(s.cfg.HeartbeatTimeout/4, time.Millisecond)
+	return max(min(s.cfg.HeartbeatTimeout, s.cfg.HelloTimeout)/4, time.Millisecond)
 }
 
 func cloneBytes(b []byte) []byte {

@@ -37,14 +37,19 @@ type Config struct {
 	FlushInterval     time.Duration // 0: flush at the end of each loop iteration; >0: hold frames up to this long
 	HeartbeatInterval time.Duration // told to clients in WELCOME
 	HeartbeatTimeout  time.Duration // a connection silent this long is closed and its locks released
+	HelloTimeout      time.Duration // a connection must send HELLO this soon after accept, or is closed
 	MaxConns          int
-	MaxOutstanding    int // outstanding requests per connection
-	MaxOutbound       int // bytes queued for one connection before it is dropped as a slow consumer
-	MaxFrame          int
-	MaxName           int
-	DataDir           string // holds the fencing-token epoch file; "" = a fresh epoch from the clock
-	AuthToken         []byte // nil = no auth
-	Logger            *slog.Logger
+	// MaxUnauthConns caps connections that have not sent HELLO yet (0 = MaxConns/8, at least 1).
+	// Over the cap, the oldest of them on the loop is closed to admit the new one, so strangers
+	// that connect and dawdle cannot keep authorized clients out.
+	MaxUnauthConns int
+	MaxOutstanding int // outstanding requests per connection
+	MaxOutbound    int // bytes queued for one connection before it is dropped as a slow consumer
+	MaxFrame       int
+	MaxName        int
+	DataDir        string // holds the fencing-token epoch file; "" = a fresh epoch from the clock
+	AuthToken      []byte // nil = no auth
+	Logger         *slog.Logger
 }
 
 // Errors returned by the Server's lifecycle methods.
@@ -75,15 +80,17 @@ type Server struct {
 	lim  wire.Limits
 	mode engineMode
 
-	start    time.Time // origin of the engine's monotonic clock
-	maxConns int       // Config.MaxConns, capped by the descriptor limit at Start
-	epochs   *epochStore
-	dirLock  *dirLock // held from Start to Shutdown when there is a data dir
-	loops    []*loop
-	shards   []*shard
+	start         time.Time // origin of the engine's monotonic clock
+	maxConns      int       // Config.MaxConns, capped by the descriptor limit at Start
+	unauthPerLoop int       // connections without HELLO one loop admits (Config.unauthCap spread over loops)
+	epochs        *epochStore
+	dirLock       *dirLock // held from Start to Shutdown when there is a data dir
+	loops         []*loop
+	shards        []*shard
 
 	nextSID atomic.Uint64
 	conns   atomic.Int64 // accepted connections not yet closed
+	unauth  atomic.Int64 // of those, the ones without HELLO (counted by the loops; for tests and logs)
 	closing atomic.Bool
 
 	// discovery of gnet's loops: OnOpen binds each new gnet.EventLoop to the next loop slot.
@@ -172,6 +179,8 @@ func (s *Server) start0() error {
 		s.log.Warn("max-conns capped by the descriptor limit", "max_conns", s.cfg.MaxConns, "cap", c, "nofile", noFile)
 		s.maxConns = c
 	}
+	capU := s.cfg.unauthCap(s.maxConns)
+	s.unauthPerLoop = max(1, (capU+s.cfg.Loops-1)/s.cfg.Loops)
 	s.epochs, err = openEpoch(s.cfg.DataDir, time.Now())
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
@@ -218,7 +227,8 @@ func (s *Server) start0() error {
 		_ = s.stopGnet(context.Background())
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
-	s.log.Info("listening", "addr", addr, "loops", s.cfg.Loops, "max_conns", s.maxConns)
+	s.log.Info("listening", "addr", addr, "loops", s.cfg.Loops, "max_conns", s.maxConns,
+		"max_unauth_conns", s.unauthPerLoop*s.cfg.Loops, "hello_timeout", s.cfg.HelloTimeout)
 	return nil
 }
 

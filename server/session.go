@@ -32,6 +32,8 @@ type session struct {
 
 	outstanding int   // requests without a reply yet (waiting acquires included)
 	lastSeen    int64 // engine time of the last bytes received
+	openedAt    int64 // engine time of accept: the HELLO deadline counts from here
+	unauth      bool  // counted in loop.nUnauth (no HELLO yet)
 	closing     bool  // ERROR sent or close asked: ignore further input
 	closed      bool  // gnet reported OnClose
 	kept        int   // bytes of a partial frame left in gnet's inbound buffer by the last read
@@ -77,9 +79,11 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if err := c.SetNoDelay(true); err != nil {
 		s.log.Warn("cannot set TCP_NODELAY", "remote", c.RemoteAddr(), "err", err)
 	}
-	sess := &session{c: c, loop: l, remote: c.RemoteAddr().String(), lastSeen: s.now()}
+	now := s.now()
+	sess := &session{c: c, loop: l, remote: c.RemoteAddr().String(), lastSeen: now, openedAt: now}
 	c.SetContext(sess)
 	l.all[sess] = struct{}{}
+	l.admitUnauth(sess)
 	return nil, gnet.None
 }
 
@@ -90,6 +94,7 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	}
 	l := sess.loop
 	sess.closed = true
+	l.leaveUnauth(sess)
 	h.srv.conns.Add(-1)
 	delete(l.all, sess)
 	if sess.timer != nil {
@@ -153,6 +158,12 @@ func (l *loop) read(sess *session) {
 	for !sess.closing && !sess.closed && off < len(buf) {
 		n, err := wire.Decode(buf[off:], l.srv.lim, f)
 		if err != nil {
+			if n > 0 && sess.sid == 0 && f.Type != wire.Hello {
+				// A whole frame that is not HELLO, valid or not: the answer is AUTH, as for any
+				// request before HELLO (a bad name must not tell a stranger more than that).
+				l.hello(sess, f)
+				break
+			}
 			if n > 0 && errors.Is(err, wire.ErrNameLength) && sess.sid != 0 && isRequest(f.Type) {
 				off += n
 				l.reply(sess, wire.AppendError(sess.out, f.Req, wire.CodeNameLength, err.Error()))
@@ -206,6 +217,7 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 	case wire.Pong:
 		return
 	case wire.Hello:
+		srv.log.Warn("second HELLO, closing connection", "remote", sess.remote, "session", uint64(sess.sid))
 		l.closeWith(sess, wire.CodeBadFrame, "second HELLO")
 		return
 	}
@@ -294,6 +306,8 @@ func (l *loop) hello(sess *session, f *wire.Frame) {
 		return
 	}
 	sess.sid = srv.newSessionID(l)
+	l.leaveUnauth(sess)
+	sess.lastSeen = srv.now() // heartbeats count from HELLO
 	l.sessions[sess.sid] = sess
 	l.reply(sess, wire.AppendWelcome(sess.out, f.Req, uint64(sess.sid),
 		int64(srv.cfg.HeartbeatInterval), int64(srv.cfg.HeartbeatTimeout)))
