@@ -32,7 +32,7 @@ func BenchmarkCloseSessionStall(b *testing.B) {
 				pingRTT(b, probe)
 				total += time.Since(start)
 			}
-			b.ReportMetric(float64((total/time.Duration(b.N)-idle).Microseconds()), "stall-µs")
+			b.ReportMetric(float64((total/time.Duration(b.N) - idle).Microseconds()), "stall-µs")
 		})
 	}
 }

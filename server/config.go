@@ -87,6 +87,10 @@ func (c Config) Validate() error {
 		return bad("max-outbound = %d, want ≥ %d bytes", c.MaxOutbound, minMaxOutbound)
 	case c.MaxOutbound < c.MaxFrame:
 		return bad("max-outbound = %d is smaller than max-frame = %d", c.MaxOutbound, c.MaxFrame)
+	case c.DataDir == "" && !c.UnsafeTokens:
+		return bad("data dir is empty: fencing tokens could repeat after a restart (set one, or UnsafeTokens for a throwaway server)")
+	case c.DataDir != "" && c.UnsafeTokens:
+		return bad("both a data dir and unsafe tokens are set: choose one")
 	case c.AuthToken != nil && len(c.AuthToken) == 0:
 		return bad("auth token is empty (use nil for no auth)")
 	}

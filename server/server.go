@@ -47,9 +47,14 @@ type Config struct {
 	MaxOutbound    int // bytes queued for one connection before it is dropped as a slow consumer
 	MaxFrame       int
 	MaxName        int
-	DataDir        string // holds the fencing-token epoch file; "" = a fresh epoch from the clock
-	AuthToken      []byte // nil = no auth
-	Logger         *slog.Logger
+	// DataDir holds the fencing-token epoch file (and a lock file: one server per dir). Required
+	// unless UnsafeTokens: without it tokens may repeat after a restart, which defeats fencing.
+	DataDir string
+	// UnsafeTokens runs without DataDir: the epoch comes from the wall clock (10-second steps),
+	// so tokens repeat after a restart sooner than that. For throwaway servers only.
+	UnsafeTokens bool
+	AuthToken    []byte // nil = no auth
+	Logger       *slog.Logger
 }
 
 // Errors returned by the Server's lifecycle methods.
@@ -187,7 +192,7 @@ func (s *Server) start0() error {
 	}
 	epoch := s.epochs.epoch()
 	if s.cfg.DataDir == "" {
-		s.log.Info("no data dir: fencing-token epoch from the wall clock (10-second steps since 2026); tokens rise only across restarts ≥ 10 s apart, use --data-dir for a guarantee", "epoch", epoch)
+		s.log.Warn("unsafe tokens: no data dir, fencing-token epoch from the wall clock (10-second steps since 2026); tokens may repeat after a restart sooner than 10 s", "epoch", epoch)
 	} else {
 		s.log.Info("fencing-token epoch", "epoch", epoch, "data_dir", s.cfg.DataDir)
 	}
