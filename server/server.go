@@ -253,12 +253,16 @@ func (s *Server) buildLoops(epoch uint32) error {
 		nShards = 1
 	}
 	s.shards = make([]*shard, nShards)
+	var access shardAccess = ownerAccess{}
+	if s.mode == modeMutex {
+		access = &mutexAccess{} // its one shard, shared by every loop
+	}
 	for i := range s.shards {
 		e, err := engine.New(ecfg)
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		sh := &shard{idx: i, eng: e, owner: s.loops[i], mutexed: s.mode == modeMutex}
+		sh := &shard{idx: i, eng: e, owner: s.loops[i], access: access}
 		sh.timer = time.AfterFunc(time.Hour, func() { sh.owner.post(&message{kind: mTick, shard: sh}) })
 		sh.timer.Stop()
 		s.shards[i] = sh

@@ -1,5 +1,8 @@
 package server
 
+// Reading and dispatch: gnet's callbacks, the session of a connection, decoding its bytes
+// into frames and acting on each one (HELLO, then requests handed to the router).
+
 import (
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,9 +15,6 @@ import (
 	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
 )
-
-// outKeep bounds the capacity of an idle output buffer kept for reuse.
-const outKeep = 64 << 10
 
 // session is one client connection. Owned by its loop's goroutine.
 type session struct {
@@ -40,12 +40,6 @@ type session struct {
 
 	pendingAcq map[uint64]*shard  // waiting acquires by req id; only with several shards (for CANCEL)
 	gathers    map[uint64]*gather // STATUS replies being assembled from several shards
-}
-
-// gather collects the shards' parts of one STATUS reply.
-type gather struct {
-	need  int
-	locks []wire.LockInfo
 }
 
 // handler is the gnet.EventHandler of a Server; its callbacks run on gnet's loops.
@@ -317,59 +311,6 @@ func (l *loop) hello(sess *session, f *wire.Frame) {
 func tokenEqual(got, want []byte) bool {
 	a, b := sha256.Sum256(got), sha256.Sum256(want)
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-// deliver writes one engine event to its session (on the session's loop).
-func (l *loop) deliver(sess *session, ev *engine.Event) {
-	if sess.closing {
-		return
-	}
-	var out []byte
-	switch ev.Kind {
-	case engine.Granted:
-		sess.outstanding--
-		out = wire.AppendGranted(sess.out, ev.Req, ev.Token)
-		delete(sess.pendingAcq, ev.Req)
-	case engine.Failed:
-		sess.outstanding--
-		out = wire.AppendError(sess.out, ev.Req, errorCode(ev.Err), ev.Err.Error())
-		delete(sess.pendingAcq, ev.Req)
-	case engine.Done:
-		sess.outstanding--
-		out = wire.AppendOK(sess.out, ev.Req)
-	case engine.Lost:
-		out = wire.AppendLost(sess.out, ev.Req, ev.Name, ev.Token, wire.CodeLeaseExpired)
-	default:
-		return
-	}
-	l.reply(sess, out)
-}
-
-// errorCode maps an engine error to its wire code.
-func errorCode(err error) wire.Code {
-	switch {
-	case errors.Is(err, engine.ErrNotHeld):
-		return wire.CodeNotHeld
-	case errors.Is(err, engine.ErrTimeout):
-		return wire.CodeTimeout
-	case errors.Is(err, engine.ErrQueueFull):
-		return wire.CodeQueueFull
-	case errors.Is(err, engine.ErrCancelled):
-		return wire.CodeCancelled
-	case errors.Is(err, engine.ErrDuplicate):
-		return wire.CodeDuplicate
-	case errors.Is(err, engine.ErrNameLength):
-		return wire.CodeNameLength
-	}
-	return wire.CodeInternal
-}
-
-// closeSession drops sid from every shard: its locks go to their next waiters.
-func (l *loop) closeSession(sid engine.SessionID, now int64) {
-	r := request{kind: rCloseSession, sid: sid}
-	for _, sh := range l.srv.shards {
-		l.submit(sh, &r, now)
-	}
 }
 
 // closeWith sends ERROR(req 0, code) to sess and closes it, keeping everyone else served.
