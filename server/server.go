@@ -168,10 +168,6 @@ func (s *Server) start0() error {
 			return fmt.Errorf("%w: %w", ErrStart, err)
 		}
 	}
-	addr, err := claimAddr(s.cfg.Addr, s.cfg.Loops)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrStart, err)
-	}
 	noFile, err := raiseNoFile()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
@@ -197,6 +193,10 @@ func (s *Server) start0() error {
 		s.log.Info("fencing-token epoch", "epoch", epoch, "data_dir", s.cfg.DataDir)
 	}
 	if err := s.buildLoops(epoch); err != nil {
+		return fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	addr, err := claimAddr(s.cfg.Addr, s.cfg.Loops)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
 
@@ -294,8 +294,9 @@ func boundAddr(eng gnet.Engine, addr string) (string, error) {
 //
 // gnet runs here with SO_REUSEPORT, and Linux lets any socket of the same user with that option
 // share a port: a second server on a busy port would silently take half of the connections and
-// break mutual exclusion. A plain listener (without SO_REUSEPORT) cannot share, so a probe bind
-// refuses a port some server already holds. With port 0 and one loop, gnet binds port 0 itself,
+// break mutual exclusion. A plain socket (without SO_REUSEPORT) cannot share, so a probe bind
+// (probeBind, which never listens) refuses a port some server already holds. It runs right
+// before gnet binds, to keep the window between the two short. With port 0 and one loop, gnet binds port 0 itself,
 // and the kernel never shares an auto-bound port; with several loops every loop binds the
 // address string, so the probe's port is used (a start racing ours on that very port within the
 // probe-to-bind window could still share it).
@@ -307,12 +308,7 @@ func claimAddr(addr string, loops int) (string, error) {
 	if (port == "0" || port == "") && loops == 1 {
 		return net.JoinHostPort(host, "0"), nil
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", listenErr(addr, err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return probeBind(addr)
 }
 
 // listenErr words a failure to listen on addr, naming a busy address as such.
