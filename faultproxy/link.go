@@ -96,8 +96,9 @@ func limit(chunk []byte, sent int64, t Toxics) (out []byte, stop, reset bool) {
 	return chunk[:max(end-sent, 0)], true, reset
 }
 
-// Cuts splits n bytes into chunk sizes of 1..slice drawn from rng (all of n when slice is 0 or
-// at least n). The sizes sum to n. It is pure given rng's state, so a seed replays a run.
+// Cuts splits n bytes into chunk sizes drawn uniformly from 1..slice by rng (the last one cut
+// short to fit), or one chunk of n when slice is 0. The sizes sum to n. It is pure given rng's
+// state, so a seed replays a run.
 func Cuts(rng *rand.Rand, n, slice int) []int {
 	if n <= 0 {
 		return nil
