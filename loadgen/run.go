@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wwly/wwly/bench"
+	"github.com/wwly/wwly/runfile"
 )
 
 // Errors a whole run ends with (wrapped with details). Callers map them to exit codes.
@@ -286,35 +286,14 @@ func Verdict(run *Run) error {
 }
 
 func writeRun(dir string, run *Run) error {
-	b, err := json.MarshalIndent(run, "", "  ")
-	if err != nil {
-		return fmt.Errorf("loadgen: encode run.json: %w", err)
-	}
-	tmp := filepath.Join(dir, "run.json.tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("loadgen: write run.json: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "run.json")); err != nil {
-		return fmt.Errorf("loadgen: write run.json: %w", err)
+	if err := runfile.Write(dir, run); err != nil {
+		return fmt.Errorf("loadgen: %w", err)
 	}
 	return nil
 }
 
-// ReadRun loads a run.json.
-func ReadRun(path string) (*Run, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("loadgen: %w", err)
-	}
-	var r Run
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("loadgen: %s: %w", path, err)
-	}
-	if r.Schema != SchemaVersion {
-		return nil, fmt.Errorf("loadgen: %s: schema %d, this build reads %d", path, r.Schema, SchemaVersion)
-	}
-	return &r, nil
-}
+// ReadRun loads a run.json (any version runfile reads, upgraded to the current one).
+func ReadRun(path string) (*Run, error) { return runfile.Read(path) }
 
 // linkLatest points root/latest at dir when dir is directly inside root.
 func linkLatest(root, dir string) error {

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,10 +9,12 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wwly/wwly/runfile"
 )
 
 // ErrScenario marks a scenario file or override that does not make sense.
-var ErrScenario = errors.New("loadgen: scenario")
+var ErrScenario = runfile.ErrScenario
 
 // LoadScenario reads a scenario YAML file. Unknown keys are errors (a typo must not silently
 // fall back to a default).
@@ -51,54 +52,6 @@ func DefaultScenario() Scenario {
 		Warmup:   Duration(500 * time.Millisecond),
 		Repeat:   1,
 	}
-}
-
-// Validate reports the first problem with s, precisely.
-func (s *Scenario) Validate() error {
-	switch {
-	case len(s.Backends) == 0:
-		return fmt.Errorf("%w: no backends", ErrScenario)
-	case len(s.Workers) == 0:
-		return fmt.Errorf("%w: no worker counts", ErrScenario)
-	case len(s.Locks) == 0:
-		return fmt.Errorf("%w: no lock counts", ErrScenario)
-	case s.Duration <= 0:
-		return fmt.Errorf("%w: duration must be > 0", ErrScenario)
-	case s.Hold < 0 || s.Warmup < 0:
-		return fmt.Errorf("%w: hold and warmup must be >= 0", ErrScenario)
-	case s.Rate < 0:
-		return fmt.Errorf("%w: rate %v must be >= 0", ErrScenario, s.Rate)
-	case s.Repeat < 1:
-		return fmt.Errorf("%w: repeat %d must be >= 1", ErrScenario, s.Repeat)
-	}
-	for _, w := range s.Workers {
-		if w < 1 {
-			return fmt.Errorf("%w: workers %d must be >= 1", ErrScenario, w)
-		}
-	}
-	for _, l := range s.Locks {
-		if l < 1 {
-			return fmt.Errorf("%w: locks %d must be >= 1", ErrScenario, l)
-		}
-	}
-	seen := map[string]bool{}
-	for _, b := range s.Backends {
-		if seen[b] {
-			return fmt.Errorf("%w: backend %q listed twice", ErrScenario, b)
-		}
-		seen[b] = true
-	}
-	return nil
-}
-
-// Cells is the number of cells the scenario measures.
-func (s *Scenario) Cells() int {
-	return len(s.Backends) * len(s.Workers) * len(s.Locks) * max(s.Repeat, 1)
-}
-
-// Estimate is a lower bound of the run's wall time: warm-up plus window per cell.
-func (s *Scenario) Estimate() time.Duration {
-	return time.Duration(s.Cells()) * (s.Warmup.Std() + s.Duration.Std())
 }
 
 // ParseIntList reads "1,8,64".
