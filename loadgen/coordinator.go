@@ -46,6 +46,13 @@ type CellSpec struct {
 	Repeat   int
 	Index    int           // cell number in the run; makes lock names unique per cell
 	Interval time.Duration // progress/hlog interval; 1 s when zero
+	// OpsPerWorker, when > 0, ends the window early once the workers have made OpsPerWorker × W
+	// ops between them and MinWindow has passed; Duration is then the cap.
+	OpsPerWorker int
+	MinWindow    time.Duration
+	// MinOps is the fewest measured ops per worker for the cell to be a result (see
+	// runfile.Cell.Judge); 0 means the default.
+	MinOps int
 }
 
 // Validate rejects a spec that cannot run.
@@ -57,8 +64,8 @@ func (s CellSpec) Validate() error {
 		return fmt.Errorf("%w: %d locks", ErrCell, s.Locks)
 	case s.Duration <= 0:
 		return fmt.Errorf("%w: duration %v", ErrCell, s.Duration)
-	case s.Hold < 0 || s.Warmup < 0 || s.Rate < 0:
-		return fmt.Errorf("%w: negative hold, warm-up or rate", ErrCell)
+	case s.Hold < 0 || s.Warmup < 0 || s.Rate < 0 || s.OpsPerWorker < 0 || s.MinOps < 0:
+		return fmt.Errorf("%w: negative hold, warm-up, rate or ops", ErrCell)
 	}
 	return nil
 }
@@ -136,6 +143,8 @@ func RunCell(ctx context.Context, o CellOptions) Cell {
 		cell.Failed = err.Error()
 		pool.Close() // a failed cell's workers are never reused
 	}
+	// A cell with too few ops is not a result: it says so, and its numbers are not shown.
+	cell.Judge(s.MinOps)
 	return cell
 }
 
@@ -260,11 +269,27 @@ func (c *coordinator) run(ctx context.Context) error {
 	var lastOps int64
 	lastT := measureAt
 	measuring := false
+	win := opsWindow{target: int64(s.OpsPerWorker) * int64(s.Workers), measureAt: measureAt,
+		minEnd: measureAt.Add(s.MinWindow)}
+	var opsTick <-chan time.Time
+	if win.target > 0 {
+		t := time.NewTicker(opsPoll)
+		defer t.Stop()
+		opsTick = t.C
+	}
 	for c.finals < s.Workers {
 		select {
 		case ev := <-c.events:
 			if err := c.handle(ev); err != nil {
 				return err
+			}
+		case now := <-opsTick:
+			if win.reached(now, w.Report().Balance) {
+				opsTick = nil
+				end = now
+				w.EndWindow(end)
+				deadline = end.Add(grace)
+				c.prog.Phase("draining", 0)
 			}
 		case now := <-tick.C:
 			if !measuring && now.After(measureAt) {
@@ -293,7 +318,35 @@ func (c *coordinator) run(ctx context.Context) error {
 			c.cell.ServerRSSBytes = m.RSS
 		}
 	}
+	c.cell.DurationNs = int64(end.Sub(measureAt))
 	return c.finish(w, measureAt, end)
+}
+
+// opsPoll is how often the coordinator reads the checker's live op count while an ops-sized
+// window runs: the window overshoots its target by at most this much time.
+const opsPoll = 20 * time.Millisecond
+
+// opsWindow decides when an ops-sized window has its ops. It counts from the first reading at or
+// after the window's start, so warm-up ops (and those of the first poll period) do not count:
+// the window can only come out longer than its target, never shorter.
+type opsWindow struct {
+	target    int64
+	measureAt time.Time
+	minEnd    time.Time // the window lasts at least until here
+	base      int64
+	started   bool
+}
+
+// reached reports, for a reading of the live balance at now, whether the target is met.
+func (o *opsWindow) reached(now time.Time, balance int64) bool {
+	if now.Before(o.measureAt) {
+		return false
+	}
+	if !o.started {
+		o.base, o.started = balance, true
+		return false
+	}
+	return balance-o.base >= o.target && !now.Before(o.minEnd)
 }
 
 // next waits for one event (or a deadline) and handles it.
@@ -577,7 +630,7 @@ func (c *coordinator) finish(w *Witness, measureAt, end time.Time) error {
 	if early := c.startWall.UnixNano() - firstStart; early > int64(time.Millisecond) {
 		return fmt.Errorf("%w: barrier broken: a worker started %v before the start instant", ErrCell, time.Duration(early))
 	}
-	cell.OpsPerSec = float64(cell.Ops) / c.s.Duration.Seconds()
+	cell.OpsPerSec = float64(cell.Ops) / time.Duration(cell.DurationNs).Seconds()
 	cell.Latency = PercentilesOf(acq)
 	if unc != nil {
 		p := PercentilesOf(unc)

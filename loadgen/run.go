@@ -199,8 +199,11 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		*index++
 		spec := CellSpec{Backend: name, Workers: w, Locks: l, Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(),
-			Duration: sc.Duration.Std(), Rate: sc.Rate, Seed: sc.Seed + int64(*index)*1_000_003, Repeat: r,
-			Index: *index, Interval: o.Interval}
+			Duration: sc.Window(), Rate: sc.Rate, Seed: sc.Seed + int64(*index)*1_000_003, Repeat: r,
+			Index: *index, Interval: o.Interval, OpsPerWorker: sc.OpsPerWorker, MinOps: sc.MinOps()}
+		if sc.OpsPerWorker > 0 {
+			spec.MinWindow = sc.Duration.Std()
+		}
 		label := fmt.Sprintf("%s W=%d L=%d", name, w, l)
 		if sc.Repeat > 1 {
 			label += fmt.Sprintf(" #%d", r)
@@ -236,9 +239,19 @@ func cellLine(label string, c *Cell, exclusive bool) string {
 	if c.Failed != "" {
 		return fmt.Sprintf("\x1b[1;31mFAILED %s: %s\x1b[0m", label, c.Failed)
 	}
-	s := fmt.Sprintf("%s: %s ops/s, p50 %s p99 %s max %s, jain %.3f, violations %d, errors %d, spawn %v barrier %v, worker rss %s pss %s",
-		label, FormatCount(c.OpsPerSec), FormatNs(c.Latency.P50), FormatNs(c.Latency.P99), FormatNs(c.Latency.Max),
-		c.Jain, c.Violations, c.Errors, time.Duration(c.SpawnNs).Round(time.Millisecond),
+	if c.Insufficient != "" {
+		// Not a result: no throughput, percentiles or Jain, only the reason.
+		return fmt.Sprintf("\x1b[1;33mNOT A RESULT %s: %s\x1b[0m (errors %d, violations %d, spawn %v)", label,
+			c.Insufficient, c.Errors, c.Violations, time.Duration(c.SpawnNs).Round(time.Millisecond))
+	}
+	tail := fmt.Sprintf("p50 %s p99 %s max %s, jain %.3f", FormatNs(c.Latency.P50), FormatNs(c.Latency.P99),
+		FormatNs(c.Latency.Max), c.Jain)
+	if !c.Conclusive {
+		tail = fmt.Sprintf("p99/jain n/a: %d of %d workers below %d ops", c.BelowMin(), c.Workers, c.MinOpsPerWorker)
+	}
+	s := fmt.Sprintf("%s: %s ops/s in %v, %s, violations %d, errors %d, spawn %v barrier %v, worker rss %s pss %s",
+		label, FormatCount(c.OpsPerSec), time.Duration(c.DurationNs).Round(time.Millisecond), tail,
+		c.Violations, c.Errors, time.Duration(c.SpawnNs).Round(time.Millisecond),
 		time.Duration(c.BarrierNs).Round(time.Millisecond), FormatBytes(c.WorkerRSSBytes), FormatBytes(c.WorkerPSSBytes))
 	if c.WorkersReused {
 		s += " (workers reused from the previous cell)"
@@ -263,7 +276,9 @@ func cellLine(label string, c *Cell, exclusive bool) string {
 
 // Verdict says whether a run passed: every cell that ran is clean (no failure, no violation in
 // an exclusive backend — RunCell marks those failed), and the none control, when it ran with
-// W > 1, was caught.
+// W > 1, was caught. A cell with too few ops (Insufficient) does not fail the run — a backend
+// too slow at some scale is a finding, shown as such — but it never counts as the control's
+// catch.
 func Verdict(run *Run) error {
 	var failed []string
 	controlRan, controlCaught := false, false
@@ -271,7 +286,7 @@ func Verdict(run *Run) error {
 		if c.Failed != "" {
 			failed = append(failed, fmt.Sprintf("%s W=%d L=%d: %s", c.Backend, c.Workers, c.Locks, firstLine(c.Failed)))
 		}
-		if c.Backend == "none" && c.Workers > 1 && c.Skipped == "" && c.Failed == "" {
+		if c.Backend == "none" && c.Workers > 1 && c.IsResult() {
 			controlRan = true
 			controlCaught = controlCaught || c.Violations > 0
 		}

@@ -22,12 +22,13 @@ type Config struct {
 	Workers  []int    `yaml:"workers" json:"workers"`
 	Locks    []int    `yaml:"locks" json:"locks"`
 	Hold     Duration `yaml:"hold" json:"hold"`
-	// Duration is each cell's fixed measured window; 0 when OpsPerWorker sizes the window.
+	// Duration is each cell's fixed measured window; with OpsPerWorker it is the window's
+	// minimum (0 for none), so a fast cell still measures long enough to mean something.
 	Duration Duration `yaml:"duration" json:"duration"`
 	Warmup   Duration `yaml:"warmup" json:"warmup"`
 	// OpsPerWorker, when > 0, sizes each cell's window by work instead of time: the window ends
-	// once the cell's workers have completed OpsPerWorker × W ops between them, or at MaxDuration,
-	// whichever comes first. A fixed window gives 1000 workers a couple of ops each; this gives
+	// once the cell's workers have completed OpsPerWorker × W ops between them (and Duration has
+	// passed), or at MaxDuration, whichever comes first. A fixed window gives 1000 workers a couple of ops each; this gives
 	// every scale the same number of events per worker.
 	OpsPerWorker int `yaml:"ops_per_worker" json:"ops_per_worker,omitempty"`
 	// MaxDuration caps an OpsPerWorker window (required with it).
@@ -72,10 +73,10 @@ func (s *Config) Validate() error {
 		return fmt.Errorf("%w: no lock counts", ErrScenario)
 	case s.OpsPerWorker < 0 || s.MinOpsPerWorker < 0:
 		return fmt.Errorf("%w: ops_per_worker and min_ops_per_worker must be >= 0", ErrScenario)
-	case s.OpsPerWorker > 0 && s.Duration > 0:
-		return fmt.Errorf("%w: give duration or ops_per_worker (with max_duration), not both", ErrScenario)
 	case s.OpsPerWorker > 0 && s.MaxDuration <= 0:
 		return fmt.Errorf("%w: ops_per_worker needs max_duration > 0", ErrScenario)
+	case s.OpsPerWorker > 0 && s.Duration > s.MaxDuration:
+		return fmt.Errorf("%w: duration %v (the minimum window) above max_duration %v", ErrScenario, s.Duration, s.MaxDuration)
 	case s.OpsPerWorker == 0 && s.Duration <= 0:
 		return fmt.Errorf("%w: duration must be > 0", ErrScenario)
 	case s.Hold < 0 || s.Warmup < 0 || s.MaxDuration < 0:
