@@ -36,7 +36,7 @@ type Options struct {
 	ResultsRoot string
 	Addrs       map[string]string // "wwly", "redis", "etcd"
 	Binary      string            // wwly binary for servers and workers (default os.Executable)
-	// WorkerCommand returns a fresh worker command; default Binary with argument "worker".
+	// WorkerCommand returns a fresh worker command; default WorkerCommandFor(Binary, backend).
 	WorkerCommand func() *exec.Cmd
 	Lookup        Lookup
 	Reporter      Reporter // nil: plain lines to Out
@@ -67,10 +67,6 @@ func RunScenario(ctx context.Context, o Options) (*Run, error) {
 			return nil, fmt.Errorf("loadgen: find own binary: %w", err)
 		}
 		o.Binary = exe
-	}
-	if o.WorkerCommand == nil {
-		bin := o.Binary
-		o.WorkerCommand = func() *exec.Cmd { return exec.Command(bin, "worker") }
 	}
 	if o.ResultsRoot == "" {
 		o.ResultsRoot = "results"
@@ -184,6 +180,12 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			rep.Logf("%s: stop: %v", name, err)
 		}
 	}()
+	command := o.WorkerCommand
+	if command == nil {
+		var path string
+		command, path = WorkerCommandFor(o.Binary, name)
+		rep.Logf("%s: workers run %s", name, path)
+	}
 	// Cells with the same worker count run on the same worker processes: spawning thousands of
 	// processes costs far more than a cell's window on a small box.
 	var pool *Pool
@@ -195,7 +197,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		if w != curW {
 			pool.Close()
-			pool, curW = NewPool(o.WorkerCommand), w
+			pool, curW = NewPool(command), w
 		}
 		*index++
 		spec := CellSpec{Backend: name, Workers: w, Locks: l, Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(),
@@ -216,7 +218,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		prog := rep.Cell(label)
 		cell := RunCell(ctx, CellOptions{Spec: spec, Backend: b, Env: inst.Env(), ServerPID: inst.ServerPID(),
-			Command: o.WorkerCommand, Pool: pool, Dir: dir, Hlog: f, Progress: prog})
+			Command: command, Pool: pool, Dir: dir, Hlog: f, Progress: prog})
 		prog.Done()
 		_ = f.Close()
 		cell.Hlog = hlogRel
@@ -225,6 +227,31 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		cells = append(cells, cell)
 	})
 	return cells
+}
+
+// Worker binaries looked for beside the wwly binary (make build puts them there).
+const (
+	LeanWorkerName = "wwly-worker"     // cmd/wwly-worker built with tag wwlylean
+	NetWorkerName  = "wwly-worker-net" // cmd/wwly-worker with every backend
+)
+
+// WorkerCommandFor returns how to start one worker process for backend, and the path it runs:
+// the lean worker beside binary when it links the backend (bench.InLeanWorker), else the full
+// worker beside binary, else binary's own hidden `worker` command. A lean worker costs a
+// fraction of the whole wwly binary in start-up time and memory, which W=2000 multiplies.
+func WorkerCommandFor(binary, backend string) (func() *exec.Cmd, string) {
+	dir := filepath.Dir(binary)
+	var names []string
+	if bench.InLeanWorker(backend) {
+		names = append(names, LeanWorkerName)
+	}
+	for _, n := range append(names, NetWorkerName) {
+		p := filepath.Join(dir, n)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			return func() *exec.Cmd { return exec.Command(p) }, p
+		}
+	}
+	return func() *exec.Cmd { return exec.Command(binary, "worker") }, binary + " worker"
 }
 
 func modeOf(rate float64) string {

@@ -34,6 +34,12 @@ func TestMain(m *testing.M) {
 	if out, err := exec.Command("go", "build", "-o", wwlyBin, ".").CombinedOutput(); err != nil {
 		wwlyBuildErr = fmt.Errorf("go build: %w\n%s", err, out)
 	}
+	// The lean worker beside it, as make build puts it: bench runs it for wwly, flock and the
+	// yardsticks, and falls back to `wwly worker` for the rest.
+	lean := filepath.Join(dir, loadgen.LeanWorkerName)
+	if out, err := exec.Command("go", "build", "-tags", "wwlylean", "-o", lean, "../wwly-worker").CombinedOutput(); err != nil {
+		wwlyBuildErr = fmt.Errorf("go build wwly-worker: %w\n%s", err, out)
+	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
