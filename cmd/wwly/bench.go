@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wwly/wwly/bench"
+	"github.com/wwly/wwly/bench/scenarios"
 	"github.com/wwly/wwly/loadgen"
 )
 
@@ -76,7 +77,7 @@ was not caught violating it (exit 3); bad flags or scenario exit 2.`,
 
 // bindBenchFlags declares bench's flags on f, parsing into o.
 func bindBenchFlags(f *pflag.FlagSet, o *benchOptions) {
-	f.StringVar(&o.scenario, "scenario", "", "scenario YAML file (bench/scenarios/*.yaml); flags below override it")
+	f.StringVar(&o.scenario, "scenario", "", "scenario: a YAML file, or the name of an embedded one ("+strings.Join(scenarios.Names(), ", ")+"); flags below override it")
 	f.StringVar(&o.backends, "backends", "", "comma-separated backends (have: "+strings.Join(bench.Names(), ", ")+")")
 	f.StringVar(&o.workers, "workers", "", "comma-separated worker counts, e.g. 1,8,64")
 	f.StringVar(&o.locks, "locks", "", "comma-separated lock-name counts, e.g. 1,64")
