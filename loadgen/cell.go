@@ -22,17 +22,14 @@ var ErrCell = errors.New("loadgen: cell")
 
 // CellSpec is one cell to measure.
 type CellSpec struct {
-	Backend  string
-	Workers  int
-	Locks    int
-	Hold     time.Duration
-	Warmup   time.Duration
-	Duration time.Duration
-	Rate     float64 // per worker; 0 = closed loop
-	Seed     int64
-	Repeat   int
-	Index    int           // cell number in the run; makes lock names unique per cell
-	Interval time.Duration // progress/hlog interval; 1 s when zero
+	Backend string
+	Workers int
+	Locks   int
+	// Timing goes to every worker as it is (WorkerConfig embeds it too).
+	Timing
+	Seed   int64
+	Repeat int
+	Index  int // cell number in the run; makes lock names unique per cell
 	// OpsPerWorker, when > 0, ends the window early once the workers have made OpsPerWorker × W
 	// ops between them and MinWindow has passed; Duration is then the cap.
 	OpsPerWorker int
@@ -182,9 +179,8 @@ func (c *coordinator) workerConfig(shmPath string) WorkerConfig {
 	for i := range names {
 		names[i] = fmt.Sprintf("bench-c%d-r%d-%d", s.Index, s.Repeat, i)
 	}
-	return WorkerConfig{Backend: s.Backend, Env: c.o.Env, Names: names, Hold: s.Hold, Warmup: s.Warmup,
-		Duration: s.Duration, Rate: s.Rate, Shm: shmPath, Tokens: c.o.Backend.Tokens(), Interval: s.Interval,
-		ConnectTimeout: 60*time.Second + time.Duration(s.Workers)*30*time.Millisecond}
+	return WorkerConfig{Backend: s.Backend, Env: c.o.Env, Names: names, Timing: s.Timing, Shm: shmPath,
+		Tokens: c.o.Backend.Tokens(), ConnectTimeout: 60*time.Second + time.Duration(s.Workers)*30*time.Millisecond}
 }
 
 // start spawns the cell's workers, a bounded number pending at a time, and waits for every

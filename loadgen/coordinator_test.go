@@ -25,8 +25,8 @@ func TestRunCellClean(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/W=%d/L=%d/rate=%v", tt.backend, tt.workers, tt.locks, tt.rate), func(t *testing.T) {
-			o := testCellOptions(t, tt.backend, CellSpec{Workers: tt.workers, Locks: tt.locks, Rate: tt.rate,
-				Warmup: 100 * time.Millisecond, Hold: 5 * time.Microsecond, Seed: 42})
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: tt.workers, Locks: tt.locks, Seed: 42,
+				Timing: Timing{Rate: tt.rate, Warmup: 100 * time.Millisecond, Hold: 5 * time.Microsecond}})
 			var hlog bytes.Buffer
 			o.Hlog = &hlog
 			c := RunCell(context.Background(), o)
@@ -90,7 +90,7 @@ func TestRunCellBarrier(t *testing.T) {
 
 // The control: with no lock, overlapping holders are caught; the cell is not failed for it.
 func TestRunCellControlCaught(t *testing.T) {
-	o := testCellOptions(t, "tnone", CellSpec{Workers: 4, Locks: 1, Hold: 20 * time.Microsecond})
+	o := testCellOptions(t, "tnone", CellSpec{Workers: 4, Locks: 1, Timing: Timing{Hold: 20 * time.Microsecond}})
 	c := RunCell(context.Background(), o)
 	if c.Failed != "" {
 		t.Fatalf("control cell failed: %s", c.Failed)
@@ -112,7 +112,7 @@ func TestRunCellFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.backend, func(t *testing.T) {
-			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Duration: 200 * time.Millisecond})
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Timing: Timing{Duration: 200 * time.Millisecond}})
 			if tt.backend == "thang" {
 				o.Grace = time.Second // the hang is certain; do not wait the default
 			}
@@ -140,7 +140,7 @@ func TestRunCellHonest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.backend, func(t *testing.T) {
-			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Duration: 300 * time.Millisecond,
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Timing: Timing{Duration: 300 * time.Millisecond},
 				MinOps: tt.minOps})
 			c := RunCell(context.Background(), o)
 			if c.Failed != "" {
@@ -165,7 +165,7 @@ func TestRunCellHonest(t *testing.T) {
 // throughput is over the window as it ran.
 func TestRunCellOpsWindow(t *testing.T) {
 	const maxWin = 20 * time.Second
-	o := testCellOptions(t, "tflock", CellSpec{Workers: 2, Locks: 1, Duration: maxWin, OpsPerWorker: 300})
+	o := testCellOptions(t, "tflock", CellSpec{Workers: 2, Locks: 1, Timing: Timing{Duration: maxWin}, OpsPerWorker: 300})
 	start := time.Now()
 	c := RunCell(context.Background(), o)
 	if c.Failed != "" || !c.IsResult() {
@@ -184,7 +184,7 @@ func TestRunCellOpsWindow(t *testing.T) {
 
 // Cells with the same backend and worker count reuse the processes; a different count respawns.
 func TestRunCellPoolReuse(t *testing.T) {
-	o := testCellOptions(t, "ttoken", CellSpec{Workers: 3, Locks: 1, Duration: 200 * time.Millisecond})
+	o := testCellOptions(t, "ttoken", CellSpec{Workers: 3, Locks: 1, Timing: Timing{Duration: 200 * time.Millisecond}})
 	pool := NewPool(o.Command)
 	defer pool.Close()
 	o.Pool = pool

@@ -180,6 +180,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			rep.Logf("%s: stop: %v", name, err)
 		}
 	}()
+	timing := TimingOf(&sc, o.Interval)
 	command := o.WorkerCommand
 	if command == nil {
 		var path string
@@ -200,9 +201,8 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			pool, curW = NewPool(command), w
 		}
 		*index++
-		spec := CellSpec{Backend: name, Workers: w, Locks: l, Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(),
-			Duration: sc.Window(), Rate: sc.Rate, Seed: sc.Seed + int64(*index)*1_000_003, Repeat: r,
-			Index: *index, Interval: o.Interval, OpsPerWorker: sc.OpsPerWorker, MinOps: sc.MinOps()}
+		spec := CellSpec{Backend: name, Workers: w, Locks: l, Timing: timing, Seed: sc.Seed + int64(*index)*1_000_003,
+			Repeat: r, Index: *index, OpsPerWorker: sc.OpsPerWorker, MinOps: sc.MinOps()}
 		if sc.OpsPerWorker > 0 {
 			spec.MinWindow = sc.Duration.Std()
 		}
