@@ -8,8 +8,12 @@ PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyt
 
 .PHONY: build test test-python bench bench-quick fuzz lint clean
 
+# wwly itself, and beside it the worker processes `wwly bench` starts by the thousand: a lean one
+# (wwly, flock, tcp-echo, futex-fifo, none; no Redis/etcd code) and one with every backend.
 build:
 	$(GO) build -o $(BIN) ./cmd/wwly
+	$(GO) build -tags wwlylean -o bin/wwly-worker ./cmd/wwly-worker
+	$(GO) build -o bin/wwly-worker-net ./cmd/wwly-worker
 
 # go vet + the race-enabled test suite, integration tests with real processes included.
 test:

@@ -1,3 +1,5 @@
+//go:build !wwlylean
+
 package bench
 
 import (

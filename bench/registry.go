@@ -6,18 +6,19 @@ import (
 	"strings"
 )
 
-// backends lists every backend in report order: ours, its peers, then the yardsticks and the
-// control. Backends hold no state, so one value serves every caller.
-var backends = []Backend{
-	wwlyBackend{},
-	flockBackend{},
-	redsyncBackend{},
-	redislockBackend{},
-	etcdBackend{},
-	echoBackend{},
-	futexBackend{},
-	noneBackend{},
-}
+// backends lists every backend linked into this build in report order: ours, its peers, then
+// the yardsticks and the control. Backends hold no state, so one value serves every caller. The
+// network peers (peerBackends) are left out of a lean worker build (tag wwlylean): their client
+// libraries would make every wwly or flock worker process pay for Redis and etcd code.
+var backends = slices.Concat([]Backend{wwlyBackend{}, flockBackend{}}, peerBackends,
+	[]Backend{echoBackend{}, futexBackend{}, noneBackend{}})
+
+// leanNames are the backends a lean worker (built with tag wwlylean) links.
+var leanNames = []string{"wwly", "flock", "tcp-echo", "futex-fifo", "none"}
+
+// InLeanWorker reports whether the lean worker binary (cmd/wwly-worker built with tag wwlylean)
+// can drive backend name; the others need the full worker.
+func InLeanWorker(name string) bool { return slices.Contains(leanNames, name) }
 
 // ErrUnknownBackend is returned by Lookup for a name no backend has.
 var ErrUnknownBackend = fmt.Errorf("bench: unknown backend")

@@ -3,7 +3,6 @@ package gate
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,19 +12,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wwly/wwly/runfile"
 )
 
 // ErrBench means a `wwly bench` subprocess failed or left no readable run.json.
 var ErrBench = errors.New("gate: bench run failed")
-
-// runFile is the part of run.json the gate reads. It deliberately skips Config, whose Duration
-// fields have their own text encoding: the gate must read runs written by other builds.
-type runFile struct {
-	Schema int    `json:"schema"`
-	ID     string `json:"id"`
-	Commit string `json:"commit"`
-	Cells  []Cell `json:"cells"`
-}
 
 // LoadCells reads the cells of a run directory's run.json. When dir has no run.json but holds
 // run directories, the most recently modified one that has a run.json is read.
@@ -46,18 +38,15 @@ func LoadCells(dir string) ([]Cell, error) {
 }
 
 // ErrRunFormat means run.json could not be decoded or has another schema version.
-var ErrRunFormat = errors.New("gate: bad run.json")
+var ErrRunFormat = runfile.ErrFormat
 
-// DecodeRun decodes the cells of a run.json document, checking its schema version.
+// DecodeRun decodes the cells of a run.json document of any version runfile reads.
 func DecodeRun(b []byte) ([]Cell, error) {
-	var rf runFile
-	if err := json.Unmarshal(b, &rf); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRunFormat, err)
+	r, err := runfile.Decode(b)
+	if err != nil {
+		return nil, err
 	}
-	if rf.Schema != RunSchema {
-		return nil, fmt.Errorf("schema %d, gate reads %d: %w", rf.Schema, RunSchema, ErrRunFormat)
-	}
-	return rf.Cells, nil
+	return r.Cells, nil
 }
 
 func findRunJSON(dir string) (string, error) {

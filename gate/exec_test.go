@@ -53,7 +53,8 @@ func TestDecodeRun(t *testing.T) {
 		want error
 	}{
 		{`{"schema":1,"cells":[{"backend":"wwly","ops_per_sec":5}]}`, nil},
-		{`{"schema":2,"cells":[]}`, ErrRunFormat},
+		{`{"schema":2,"cells":[]}`, nil},
+		{`{"schema":3,"cells":[]}`, ErrRunFormat},
 		{`{"schema":1,"cells":[{"backend":7}]}`, ErrRunFormat},
 		{`not json`, ErrRunFormat},
 	} {

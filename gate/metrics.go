@@ -70,7 +70,7 @@ type Summary struct {
 
 // Summarize checks a run's cells and reduces them to one Summary per cell key, sorted by key
 // (floor cells last). A failed cell, or a lock cell with violations, is an error wrapping
-// ErrCellFailed; control cells are dropped (violations are expected in the floor and the
+// ErrCellFailed, and so is a cell with too few ops to be a result; control cells are dropped (violations are expected in the floor and the
 // control, which are not locks). Skipped cells are
 // left out (their reason is returned in skipped); a run with no measured lock cell is ErrNoData.
 func Summarize(cells []Cell) (sums []Summary, skipped []string, err error) {
@@ -92,6 +92,9 @@ func summarize(cells []Cell, requireLock bool) (sums []Summary, skipped []string
 		case c.Skipped != "":
 			skipped = append(skipped, key+": "+c.Skipped)
 			continue
+		case c.Insufficient != "":
+			// Too few ops to be a number: judging a candidate on it would be judging noise.
+			return nil, nil, fmt.Errorf("%s: %s: %w", key, c.Insufficient, ErrCellFailed)
 		}
 		byKey[key] = append(byKey[key], c)
 	}

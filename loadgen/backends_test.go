@@ -48,6 +48,10 @@ func testLookup(name string) (bench.Backend, error) {
 		return fileBackend{name: name, hang: true}, nil
 	case "tfail":
 		return fileBackend{name: name, fail: true}, nil
+	case "tstall":
+		return fileBackend{name: name, stall: true}, nil
+	case "tslow":
+		return fileBackend{name: name, slow: true}, nil
 	}
 	return nil, fmt.Errorf("no test backend %q", name)
 }
@@ -58,7 +62,10 @@ func testLookup(name string) (bench.Backend, error) {
 type fileBackend struct {
 	name                                  string
 	tokens, stuckToken, none, crash, hang bool
-	fail                                  bool // every Lock returns an error
+	// stall: Lock waits for ctx and never grants (0 ops, 0 errors: a backend that makes no
+	// progress at this scale); slow: every Lock takes 40 ms (a few ops per window).
+	stall, slow bool
+	fail        bool // every Lock returns an error
 }
 
 func (b fileBackend) Name() string    { return b.name }
@@ -117,6 +124,17 @@ func (l *fileLocker) Lock(ctx context.Context) (uint64, error) {
 		select {} // ignores ctx: a broken backend
 	case l.b.fail:
 		return 0, errors.New("test backend refuses every lock")
+	case l.b.stall:
+		<-ctx.Done()
+		return 0, ctx.Err()
+	case l.b.slow:
+		t := time.NewTimer(40 * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
 	if err := unix.Flock(int(l.f.Fd()), unix.LOCK_EX); err != nil {
 		return 0, err

@@ -25,8 +25,8 @@ func TestRunCellClean(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/W=%d/L=%d/rate=%v", tt.backend, tt.workers, tt.locks, tt.rate), func(t *testing.T) {
-			o := testCellOptions(t, tt.backend, CellSpec{Workers: tt.workers, Locks: tt.locks, Rate: tt.rate,
-				Warmup: 100 * time.Millisecond, Hold: 5 * time.Microsecond, Seed: 42})
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: tt.workers, Locks: tt.locks, Seed: 42,
+				Timing: Timing{Rate: tt.rate, Warmup: 100 * time.Millisecond, Hold: 5 * time.Microsecond}})
 			var hlog bytes.Buffer
 			o.Hlog = &hlog
 			c := RunCell(context.Background(), o)
@@ -90,7 +90,7 @@ func TestRunCellBarrier(t *testing.T) {
 
 // The control: with no lock, overlapping holders are caught; the cell is not failed for it.
 func TestRunCellControlCaught(t *testing.T) {
-	o := testCellOptions(t, "tnone", CellSpec{Workers: 4, Locks: 1, Hold: 20 * time.Microsecond})
+	o := testCellOptions(t, "tnone", CellSpec{Workers: 4, Locks: 1, Timing: Timing{Hold: 20 * time.Microsecond}})
 	c := RunCell(context.Background(), o)
 	if c.Failed != "" {
 		t.Fatalf("control cell failed: %s", c.Failed)
@@ -112,7 +112,7 @@ func TestRunCellFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.backend, func(t *testing.T) {
-			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Duration: 200 * time.Millisecond})
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Timing: Timing{Duration: 200 * time.Millisecond}})
 			if tt.backend == "thang" {
 				o.Grace = time.Second // the hang is certain; do not wait the default
 			}
@@ -124,9 +124,67 @@ func TestRunCellFailures(t *testing.T) {
 	}
 }
 
+// A cell with no ops, or too few per worker, is not a result: it is not failed (a slow backend
+// is a finding), but it says why and is never shown as a number. A tail is conclusive only when
+// every worker made the minimum.
+func TestRunCellHonest(t *testing.T) {
+	tests := []struct {
+		backend      string
+		minOps       int
+		insufficient string
+		conclusive   bool
+	}{
+		{backend: "tstall", insufficient: "no worker completed an op"},
+		{backend: "tslow", insufficient: "below the minimum of 20 per worker"},
+		{backend: "tflock", minOps: 5, conclusive: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.backend, func(t *testing.T) {
+			o := testCellOptions(t, tt.backend, CellSpec{Workers: 2, Locks: 1, Timing: Timing{Duration: 300 * time.Millisecond},
+				MinOps: tt.minOps})
+			c := RunCell(context.Background(), o)
+			if c.Failed != "" {
+				t.Fatalf("failed: %s", c.Failed)
+			}
+			if !strings.Contains(c.Insufficient, tt.insufficient) || (tt.insufficient == "") != c.IsResult() {
+				t.Fatalf("Insufficient = %q, want %q", c.Insufficient, tt.insufficient)
+			}
+			if c.Conclusive != tt.conclusive {
+				t.Fatalf("Conclusive = %v (per worker %v, min %d)", c.Conclusive, c.PerWorkerOps, c.MinOpsPerWorker)
+			}
+			var out bytes.Buffer
+			WriteSummary(&out, &Run{Cells: []Cell{c}})
+			if !c.IsResult() && !strings.Contains(out.String(), "insufficient ops") {
+				t.Fatalf("summary hides why:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// An ops-sized window ends once the workers have their ops, well before its cap, and the
+// throughput is over the window as it ran.
+func TestRunCellOpsWindow(t *testing.T) {
+	const maxWin = 20 * time.Second
+	o := testCellOptions(t, "tflock", CellSpec{Workers: 2, Locks: 1, Timing: Timing{Duration: maxWin}, OpsPerWorker: 300})
+	start := time.Now()
+	c := RunCell(context.Background(), o)
+	if c.Failed != "" || !c.IsResult() {
+		t.Fatalf("failed %q insufficient %q", c.Failed, c.Insufficient)
+	}
+	if c.DurationNs <= 0 || c.DurationNs >= int64(maxWin) || time.Since(start) > maxWin {
+		t.Fatalf("window %v of cap %v, cell took %v", time.Duration(c.DurationNs), maxWin, time.Since(start))
+	}
+	if c.Ops < 600 {
+		t.Fatalf("%d ops, want >= 600", c.Ops)
+	}
+	if want := float64(c.Ops) / time.Duration(c.DurationNs).Seconds(); c.OpsPerSec != want {
+		t.Fatalf("ops/s %v, want %v", c.OpsPerSec, want)
+	}
+}
+
 // Cells with the same backend and worker count reuse the processes; a different count respawns.
 func TestRunCellPoolReuse(t *testing.T) {
-	o := testCellOptions(t, "ttoken", CellSpec{Workers: 3, Locks: 1, Duration: 200 * time.Millisecond})
+	o := testCellOptions(t, "ttoken", CellSpec{Workers: 3, Locks: 1, Timing: Timing{Duration: 200 * time.Millisecond}})
 	pool := NewPool(o.Command)
 	defer pool.Close()
 	o.Pool = pool

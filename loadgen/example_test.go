@@ -13,7 +13,7 @@ func ExampleParseIntList() {
 	fmt.Println(err)
 	// Output:
 	// [1 8 64] <nil>
-	// loadgen: scenario: "zero" is not a positive integer
+	// runfile: scenario: "zero" is not a positive integer
 }
 
 // Durations read and write as text in scenario files and run.json.

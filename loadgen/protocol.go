@@ -32,20 +32,33 @@ const maxLineBytes = 4 << 20
 
 // WorkerConfig is everything a worker needs, sent as the first line of its stdin.
 type WorkerConfig struct {
-	Index    int           `json:"index"`
-	Backend  string        `json:"backend"`
-	Env      bench.Env     `json:"env"`
-	Names    []string      `json:"names"` // lock names; op picks one uniformly at random
-	Hold     time.Duration `json:"hold_ns"`
-	Warmup   time.Duration `json:"warmup_ns"`
-	Duration time.Duration `json:"duration_ns"`
-	Rate     float64       `json:"rate"` // open-loop ops/s for this worker; 0 = closed loop
-	Seed     int64         `json:"seed"` // this worker's own seed (derived from the run seed)
-	Shm      string        `json:"shm"`  // path of the Witness file
-	Tokens   bool          `json:"tokens"`
-	Interval time.Duration `json:"interval_ns"` // progress interval (1 s)
+	Index   int       `json:"index"`
+	Backend string    `json:"backend"`
+	Env     bench.Env `json:"env"`
+	Names   []string  `json:"names"` // lock names; op picks one uniformly at random
+	// Timing is the cell's, unchanged; its fields are this line's own in JSON.
+	Timing
+	Seed   int64  `json:"seed"` // this worker's own seed (derived from the run seed)
+	Shm    string `json:"shm"`  // path of the Witness file
+	Tokens bool   `json:"tokens"`
 	// ConnectTimeout bounds connecting, retries included (default 1 min).
 	ConnectTimeout time.Duration `json:"connect_timeout_ns"`
+}
+
+// Timing is a cell's clock settings. The scenario is turned into it once (TimingOf), and it
+// travels unchanged through CellSpec to every worker's WorkerConfig, which embed it.
+type Timing struct {
+	Hold     time.Duration `json:"hold_ns"`
+	Warmup   time.Duration `json:"warmup_ns"`
+	Duration time.Duration `json:"duration_ns"` // the window, or its cap when sized by ops
+	Rate     float64       `json:"rate"`        // open-loop ops/s per worker; 0 = closed loop
+	Interval time.Duration `json:"interval_ns"` // progress and hlog interval; 1 s when zero
+}
+
+// TimingOf is the timing of every cell of sc, with the given progress/hlog interval.
+func TimingOf(sc *Scenario, interval time.Duration) Timing {
+	return Timing{Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(), Duration: sc.Window(), Rate: sc.Rate,
+		Interval: interval}
 }
 
 // Validate checks a config before the worker acts on it.

@@ -28,7 +28,7 @@ func TestDecodeMessage(t *testing.T) {
 }
 
 func TestDecodeConfig(t *testing.T) {
-	good := WorkerConfig{Backend: "flock", Names: []string{"a"}, Shm: "/tmp/x", Duration: 1}
+	good := WorkerConfig{Backend: "flock", Names: []string{"a"}, Shm: "/tmp/x", Timing: Timing{Duration: 1}}
 	b, _ := json.Marshal(good)
 	if _, err := DecodeConfig(b); err != nil {
 		t.Fatal(err)

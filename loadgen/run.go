@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wwly/wwly/bench"
+	"github.com/wwly/wwly/runfile"
 )
 
 // Errors a whole run ends with (wrapped with details). Callers map them to exit codes.
@@ -36,7 +36,7 @@ type Options struct {
 	ResultsRoot string
 	Addrs       map[string]string // "wwly", "redis", "etcd"
 	Binary      string            // wwly binary for servers and workers (default os.Executable)
-	// WorkerCommand returns a fresh worker command; default Binary with argument "worker".
+	// WorkerCommand returns a fresh worker command; default WorkerCommandFor(Binary, backend).
 	WorkerCommand func() *exec.Cmd
 	Lookup        Lookup
 	Reporter      Reporter // nil: plain lines to Out
@@ -67,10 +67,6 @@ func RunScenario(ctx context.Context, o Options) (*Run, error) {
 			return nil, fmt.Errorf("loadgen: find own binary: %w", err)
 		}
 		o.Binary = exe
-	}
-	if o.WorkerCommand == nil {
-		bin := o.Binary
-		o.WorkerCommand = func() *exec.Cmd { return exec.Command(bin, "worker") }
 	}
 	if o.ResultsRoot == "" {
 		o.ResultsRoot = "results"
@@ -184,6 +180,13 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			rep.Logf("%s: stop: %v", name, err)
 		}
 	}()
+	timing := TimingOf(&sc, o.Interval)
+	command := o.WorkerCommand
+	if command == nil {
+		var path string
+		command, path = WorkerCommandFor(o.Binary, name)
+		rep.Logf("%s: workers run %s", name, path)
+	}
 	// Cells with the same worker count run on the same worker processes: spawning thousands of
 	// processes costs far more than a cell's window on a small box.
 	var pool *Pool
@@ -195,12 +198,14 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		if w != curW {
 			pool.Close()
-			pool, curW = NewPool(o.WorkerCommand), w
+			pool, curW = NewPool(command), w
 		}
 		*index++
-		spec := CellSpec{Backend: name, Workers: w, Locks: l, Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(),
-			Duration: sc.Duration.Std(), Rate: sc.Rate, Seed: sc.Seed + int64(*index)*1_000_003, Repeat: r,
-			Index: *index, Interval: o.Interval}
+		spec := CellSpec{Backend: name, Workers: w, Locks: l, Timing: timing, Seed: sc.Seed + int64(*index)*1_000_003,
+			Repeat: r, Index: *index, OpsPerWorker: sc.OpsPerWorker, MinOps: sc.MinOps()}
+		if sc.OpsPerWorker > 0 {
+			spec.MinWindow = sc.Duration.Std()
+		}
 		label := fmt.Sprintf("%s W=%d L=%d", name, w, l)
 		if sc.Repeat > 1 {
 			label += fmt.Sprintf(" #%d", r)
@@ -213,7 +218,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		prog := rep.Cell(label)
 		cell := RunCell(ctx, CellOptions{Spec: spec, Backend: b, Env: inst.Env(), ServerPID: inst.ServerPID(),
-			Command: o.WorkerCommand, Pool: pool, Dir: dir, Hlog: f, Progress: prog})
+			Command: command, Pool: pool, Dir: dir, Hlog: f, Progress: prog})
 		prog.Done()
 		_ = f.Close()
 		cell.Hlog = hlogRel
@@ -222,6 +227,31 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		cells = append(cells, cell)
 	})
 	return cells
+}
+
+// Worker binaries looked for beside the wwly binary (make build puts them there).
+const (
+	LeanWorkerName = "wwly-worker"     // cmd/wwly-worker built with tag wwlylean
+	NetWorkerName  = "wwly-worker-net" // cmd/wwly-worker with every backend
+)
+
+// WorkerCommandFor returns how to start one worker process for backend, and the path it runs:
+// the lean worker beside binary when it links the backend (bench.InLeanWorker), else the full
+// worker beside binary, else binary's own hidden `worker` command. A lean worker costs a
+// fraction of the whole wwly binary in start-up time and memory, which W=2000 multiplies.
+func WorkerCommandFor(binary, backend string) (func() *exec.Cmd, string) {
+	dir := filepath.Dir(binary)
+	var names []string
+	if bench.InLeanWorker(backend) {
+		names = append(names, LeanWorkerName)
+	}
+	for _, n := range append(names, NetWorkerName) {
+		p := filepath.Join(dir, n)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			return func() *exec.Cmd { return exec.Command(p) }, p
+		}
+	}
+	return func() *exec.Cmd { return exec.Command(binary, "worker") }, binary + " worker"
 }
 
 func modeOf(rate float64) string {
@@ -236,9 +266,19 @@ func cellLine(label string, c *Cell, exclusive bool) string {
 	if c.Failed != "" {
 		return fmt.Sprintf("\x1b[1;31mFAILED %s: %s\x1b[0m", label, c.Failed)
 	}
-	s := fmt.Sprintf("%s: %s ops/s, p50 %s p99 %s max %s, jain %.3f, violations %d, errors %d, spawn %v barrier %v, worker rss %s pss %s",
-		label, FormatCount(c.OpsPerSec), FormatNs(c.Latency.P50), FormatNs(c.Latency.P99), FormatNs(c.Latency.Max),
-		c.Jain, c.Violations, c.Errors, time.Duration(c.SpawnNs).Round(time.Millisecond),
+	if c.Insufficient != "" {
+		// Not a result: no throughput, percentiles or Jain, only the reason.
+		return fmt.Sprintf("\x1b[1;33mNOT A RESULT %s: %s\x1b[0m (errors %d, violations %d, spawn %v)", label,
+			c.Insufficient, c.Errors, c.Violations, time.Duration(c.SpawnNs).Round(time.Millisecond))
+	}
+	tail := fmt.Sprintf("p50 %s p99 %s max %s, jain %.3f", FormatNs(c.Latency.P50), FormatNs(c.Latency.P99),
+		FormatNs(c.Latency.Max), c.Jain)
+	if !c.Conclusive {
+		tail = fmt.Sprintf("p99/jain n/a: %d of %d workers below %d ops", c.BelowMin(), c.Workers, c.MinOpsPerWorker)
+	}
+	s := fmt.Sprintf("%s: %s ops/s in %v, %s, violations %d, errors %d, spawn %v barrier %v, worker rss %s pss %s",
+		label, FormatCount(c.OpsPerSec), time.Duration(c.DurationNs).Round(time.Millisecond), tail,
+		c.Violations, c.Errors, time.Duration(c.SpawnNs).Round(time.Millisecond),
 		time.Duration(c.BarrierNs).Round(time.Millisecond), FormatBytes(c.WorkerRSSBytes), FormatBytes(c.WorkerPSSBytes))
 	if c.WorkersReused {
 		s += " (workers reused from the previous cell)"
@@ -263,7 +303,9 @@ func cellLine(label string, c *Cell, exclusive bool) string {
 
 // Verdict says whether a run passed: every cell that ran is clean (no failure, no violation in
 // an exclusive backend — RunCell marks those failed), and the none control, when it ran with
-// W > 1, was caught.
+// W > 1, was caught. A cell with too few ops (Insufficient) does not fail the run — a backend
+// too slow at some scale is a finding, shown as such — but it never counts as the control's
+// catch.
 func Verdict(run *Run) error {
 	var failed []string
 	controlRan, controlCaught := false, false
@@ -271,7 +313,7 @@ func Verdict(run *Run) error {
 		if c.Failed != "" {
 			failed = append(failed, fmt.Sprintf("%s W=%d L=%d: %s", c.Backend, c.Workers, c.Locks, firstLine(c.Failed)))
 		}
-		if c.Backend == "none" && c.Workers > 1 && c.Skipped == "" && c.Failed == "" {
+		if c.Backend == "none" && c.Workers > 1 && c.IsResult() {
 			controlRan = true
 			controlCaught = controlCaught || c.Violations > 0
 		}
@@ -286,35 +328,14 @@ func Verdict(run *Run) error {
 }
 
 func writeRun(dir string, run *Run) error {
-	b, err := json.MarshalIndent(run, "", "  ")
-	if err != nil {
-		return fmt.Errorf("loadgen: encode run.json: %w", err)
-	}
-	tmp := filepath.Join(dir, "run.json.tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("loadgen: write run.json: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "run.json")); err != nil {
-		return fmt.Errorf("loadgen: write run.json: %w", err)
+	if err := runfile.Write(dir, run); err != nil {
+		return fmt.Errorf("loadgen: %w", err)
 	}
 	return nil
 }
 
-// ReadRun loads a run.json.
-func ReadRun(path string) (*Run, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("loadgen: %w", err)
-	}
-	var r Run
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("loadgen: %s: %w", path, err)
-	}
-	if r.Schema != SchemaVersion {
-		return nil, fmt.Errorf("loadgen: %s: schema %d, this build reads %d", path, r.Schema, SchemaVersion)
-	}
-	return &r, nil
-}
+// ReadRun loads a run.json (any version runfile reads, upgraded to the current one).
+func ReadRun(path string) (*Run, error) { return runfile.Read(path) }
 
 // linkLatest points root/latest at dir when dir is directly inside root.
 func linkLatest(root, dir string) error {

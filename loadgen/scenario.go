@@ -4,29 +4,86 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wwly/wwly/bench/scenarios"
+	"github.com/wwly/wwly/runfile"
 )
 
 // ErrScenario marks a scenario file or override that does not make sense.
-var ErrScenario = errors.New("loadgen: scenario")
+var ErrScenario = runfile.ErrScenario
 
-// LoadScenario reads a scenario YAML file. Unknown keys are errors (a typo must not silently
-// fall back to a default).
-func LoadScenario(path string) (Scenario, error) {
-	b, err := os.ReadFile(path)
+// LoadScenario reads a scenario: the YAML file at arg when one exists there, else the scenario
+// embedded in the binary under that name ("quick", "quick.yaml", or the repository path
+// "bench/scenarios/quick.yaml" run from elsewhere). Unknown keys are errors (a typo must not
+// silently fall back to a default). A scenario found neither way is an ErrScenario that lists
+// the embedded names.
+func LoadScenario(arg string) (Scenario, error) {
+	b, err := scenarioBytes(arg)
 	if err != nil {
-		return Scenario{}, fmt.Errorf("%w: %w", ErrScenario, err)
+		return Scenario{}, err
 	}
 	s, err := ParseScenario(b)
 	if err != nil {
-		return Scenario{}, fmt.Errorf("%s: %w", path, err)
+		return Scenario{}, fmt.Errorf("%s: %w", arg, err)
 	}
 	return s, nil
+}
+
+// ScenarioFile returns a path to a file holding scenario arg, for a `wwly bench` subprocess that
+// may be another build (gate's base ref): arg itself when it is a file, else the embedded
+// scenario written into dir.
+func ScenarioFile(arg, dir string) (string, error) {
+	if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
+		return filepath.Abs(arg)
+	}
+	b, err := scenarioBytes(arg)
+	if err != nil {
+		return "", err
+	}
+	if _, err := ParseScenario(b); err != nil {
+		return "", fmt.Errorf("%s: %w", arg, err)
+	}
+	p := filepath.Join(dir, embeddedName(arg)+".yaml")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrScenario, err)
+	}
+	return p, nil
+}
+
+func scenarioBytes(arg string) ([]byte, error) {
+	b, err := os.ReadFile(arg)
+	if err == nil {
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrScenario, err)
+	}
+	if n := embeddedName(arg); n != "" {
+		if b, ok := scenarios.Lookup(n); ok {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q is neither a file nor an embedded scenario (embedded: %s)",
+		ErrScenario, arg, strings.Join(scenarios.Names(), ", "))
+}
+
+// embeddedName is the embedded scenario arg may name: a bare name, or a path inside the
+// repository's bench/scenarios directory (the flags' old defaults); "" for any other path, so
+// a mistyped path of the user's own is an error, never silently an embedded scenario.
+func embeddedName(arg string) string {
+	dir, base := filepath.Split(filepath.ToSlash(arg))
+	if dir != "" && !strings.HasSuffix(filepath.Clean(dir), "bench/scenarios") {
+		return ""
+	}
+	return strings.TrimSuffix(base, ".yaml")
 }
 
 // ParseScenario decodes scenario YAML strictly.
@@ -51,54 +108,6 @@ func DefaultScenario() Scenario {
 		Warmup:   Duration(500 * time.Millisecond),
 		Repeat:   1,
 	}
-}
-
-// Validate reports the first problem with s, precisely.
-func (s *Scenario) Validate() error {
-	switch {
-	case len(s.Backends) == 0:
-		return fmt.Errorf("%w: no backends", ErrScenario)
-	case len(s.Workers) == 0:
-		return fmt.Errorf("%w: no worker counts", ErrScenario)
-	case len(s.Locks) == 0:
-		return fmt.Errorf("%w: no lock counts", ErrScenario)
-	case s.Duration <= 0:
-		return fmt.Errorf("%w: duration must be > 0", ErrScenario)
-	case s.Hold < 0 || s.Warmup < 0:
-		return fmt.Errorf("%w: hold and warmup must be >= 0", ErrScenario)
-	case s.Rate < 0:
-		return fmt.Errorf("%w: rate %v must be >= 0", ErrScenario, s.Rate)
-	case s.Repeat < 1:
-		return fmt.Errorf("%w: repeat %d must be >= 1", ErrScenario, s.Repeat)
-	}
-	for _, w := range s.Workers {
-		if w < 1 {
-			return fmt.Errorf("%w: workers %d must be >= 1", ErrScenario, w)
-		}
-	}
-	for _, l := range s.Locks {
-		if l < 1 {
-			return fmt.Errorf("%w: locks %d must be >= 1", ErrScenario, l)
-		}
-	}
-	seen := map[string]bool{}
-	for _, b := range s.Backends {
-		if seen[b] {
-			return fmt.Errorf("%w: backend %q listed twice", ErrScenario, b)
-		}
-		seen[b] = true
-	}
-	return nil
-}
-
-// Cells is the number of cells the scenario measures.
-func (s *Scenario) Cells() int {
-	return len(s.Backends) * len(s.Workers) * len(s.Locks) * max(s.Repeat, 1)
-}
-
-// Estimate is a lower bound of the run's wall time: warm-up plus window per cell.
-func (s *Scenario) Estimate() time.Duration {
-	return time.Duration(s.Cells()) * (s.Warmup.Std() + s.Duration.Std())
 }
 
 // ParseIntList reads "1,8,64".

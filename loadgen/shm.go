@@ -21,7 +21,8 @@ var ErrShm = errors.New("loadgen: shared memory")
 // Layout (little endian, every slot on its own cache line so names do not false-share):
 //
 //	header (64 B): magic u64, slots u64, witness violations i64, token violations i64,
-//	               start instant i64 (ns since the epoch), barrier word u32 (futex)
+//	               start instant i64 (ns since the epoch), barrier word u32 (futex), pad,
+//	               window end i64 at 48 (ns since the epoch; 0 until the coordinator ends it early)
 //	slot i (64 B): occupancy i32, pad, balance i64, last token u64
 const (
 	shmMagic      = 0x77776c79_73686d31 // "wwlyshm1"
@@ -122,6 +123,16 @@ func (w *Witness) witnessViol() *int64    { return (*int64)(unsafe.Pointer(&w.me
 func (w *Witness) tokenViol() *int64      { return (*int64)(unsafe.Pointer(&w.mem[24])) }
 func (w *Witness) startNs() *int64        { return (*int64)(unsafe.Pointer(&w.mem[32])) }
 func (w *Witness) barrier() *uint32       { return (*uint32)(unsafe.Pointer(&w.mem[40])) }
+func (w *Witness) endNs() *int64          { return (*int64)(unsafe.Pointer(&w.mem[48])) }
+
+// EndWindow publishes an early end of the measured window (an ops-sized window reached its
+// target): workers stop recording ops acquired at or after end and leave their loop. Workers
+// blocked in Lock learn it when they get the lock, which the others' leaving makes quick.
+func (w *Witness) EndWindow(end time.Time) { atomic.StoreInt64(w.endNs(), end.UnixNano()) }
+
+// WindowEnd is the early end published by EndWindow, in ns since the epoch; 0 when none. One
+// atomic load: cheap enough to read once per op.
+func (w *Witness) WindowEnd() int64 { return atomic.LoadInt64(w.endNs()) }
 
 // futex(2) operations from linux/futex.h, without FUTEX_PRIVATE_FLAG: the word is shared
 // between processes.
@@ -145,19 +156,26 @@ func (w *Witness) Release(start time.Time) error {
 }
 
 // WaitStart blocks until Release or ctx's end and returns the start instant. It sleeps in
-// futex(2); the end of ctx wakes the futex, and a 2 s timeout bounds each sleep anyway. The
-// sleep is long on purpose: thousands of idle workers polling every few ms would eat the CPU
-// the ones still starting need.
+// futex(2) with no timeout: Release and the end of ctx both wake the word, so a waiting worker
+// never wakes on a timer (thousands of idle workers waking to poll would eat the CPU the ones
+// still starting need).
 func (w *Witness) WaitStart(ctx context.Context) (time.Time, error) {
 	word := w.barrier()
 	woken := make(chan struct{})
+	var left atomic.Bool
 	stop := context.AfterFunc(ctx, func() {
 		defer close(woken)
-		// Wakes every waiter on the word, in every process; they re-check and sleep again.
-		_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWake,
-			uintptr(math.MaxInt32), 0, 0, 0)
+		// Wakes every waiter on the word, in every process; they re-check and sleep again. With
+		// no timeout on the wait, a wake that lands between the waiter's ctx check and its
+		// futex call would be lost, so keep waking until the waiter has left (bounded).
+		for i := 0; i < 1000 && !left.Load(); i++ {
+			_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWake,
+				uintptr(math.MaxInt32), 0, 0, 0)
+			time.Sleep(time.Millisecond)
+		}
 	})
 	defer func() {
+		left.Store(true)
 		if !stop() {
 			<-woken // it ran or is running: the mapping must outlive it (Close unmaps)
 		}
@@ -169,9 +187,8 @@ func (w *Witness) WaitStart(ctx context.Context) (time.Time, error) {
 		if err := ctx.Err(); err != nil {
 			return time.Time{}, err
 		}
-		ts := unix.NsecToTimespec(int64(2 * time.Second))
 		_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w.barrier())), futexWait,
-			0, uintptr(unsafe.Pointer(&ts)), 0, 0)
+			0, 0, 0, 0)
 		switch errno {
 		case 0, unix.EAGAIN, unix.EINTR, unix.ETIMEDOUT:
 		default:

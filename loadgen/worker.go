@@ -209,12 +209,20 @@ func (l *loop) run(ctx context.Context) error {
 	}
 	lockCtx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
+	// One context bounds every Unlock of the cell: a per-op context.WithTimeout would arm and
+	// stop a runtime timer on every op, for nothing while the server answers.
+	unlockCtx, ucancel := context.WithDeadline(context.Background(), end.Add(unlockTimeout))
+	defer ucancel()
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Index)))
 	pacer := Pacer{Rate: cfg.Rate}
 
 	for i := int64(0); ; i++ {
 		if lockCtx.Err() != nil {
 			break
+		}
+		end = l.windowEnd(end)
+		if !time.Now().Before(end) {
+			break // an ops-sized window ended early (the coordinator published the end)
 		}
 		var intended time.Time
 		if cfg.Rate > 0 {
@@ -253,10 +261,9 @@ func (l *loop) run(ctx context.Context) error {
 		}
 		t1 := time.Now()
 		l.critical(slot, tok)
-		uctx, ucancel := context.WithTimeout(context.Background(), unlockTimeout)
-		err = l.lockers[slot].Unlock(uctx)
-		ucancel()
+		err = l.lockers[slot].Unlock(unlockCtx)
 		t2 := time.Now()
+		end = l.windowEnd(end)
 		l.totalOps++
 		if err != nil {
 			l.noteErr(err)
@@ -287,6 +294,14 @@ func (l *loop) run(ctx context.Context) error {
 		return err
 	}
 	return l.final()
+}
+
+// windowEnd is end, or the coordinator's earlier end of an ops-sized window when it published one.
+func (l *loop) windowEnd(end time.Time) time.Time {
+	if e := l.w.WindowEnd(); e != 0 && e < end.UnixNano() {
+		return time.Unix(0, e)
+	}
+	return end
 }
 
 // critical is the checked critical section: witness in, token check, the non-atomic balance

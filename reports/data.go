@@ -14,7 +14,6 @@
 package reports
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,10 +23,11 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/wwly/wwly/loadgen"
+	"github.com/wwly/wwly/runfile"
 )
 
 // RunFile is the name of the run description inside a run directory.
-const RunFile = "run.json"
+const RunFile = runfile.Name
 
 // Errors returned by Load; test with errors.Is.
 var (
@@ -92,18 +92,14 @@ func (c *Cell) Ran() bool { return c.Skipped == "" && c.Failed == "" }
 // unreadable (ErrNoRun, ErrBadRun); a broken hlog is recorded in the cell's HlogErr so the
 // rest of the run can still be reported.
 func Load(dir string) (*Data, error) {
-	b, err := os.ReadFile(filepath.Join(dir, RunFile))
-	if err != nil {
+	rp, err := runfile.Read(filepath.Join(dir, RunFile))
+	switch {
+	case errors.Is(err, runfile.ErrNotFound):
 		return nil, fmt.Errorf("%w in %s: %w", ErrNoRun, dir, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrBadRun, err)
 	}
-	var run loadgen.Run
-	if err := json.Unmarshal(b, &run); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrBadRun, filepath.Join(dir, RunFile), err)
-	}
-	if run.Schema != loadgen.SchemaVersion {
-		return nil, fmt.Errorf("%w: %s: schema %d, this wwly reads schema %d",
-			ErrBadRun, filepath.Join(dir, RunFile), run.Schema, loadgen.SchemaVersion)
-	}
+	run := *rp
 	d := &Data{Dir: dir, Run: run, Cells: make([]Cell, len(run.Cells))}
 	for i, rc := range run.Cells {
 		c := Cell{Cell: rc}

@@ -95,7 +95,9 @@ func writeSynthRun(t testing.TB, dir string, o synthOptions) {
 		for _, nl := range locks {
 			for r := 1; r <= o.Repeat; r++ {
 				for _, b := range o.Backends {
-					run.Cells = append(run.Cells, synthCell(t, dir, rng, o, b, w, nl, r, mode, started))
+					c := synthCell(t, dir, rng, o, b, w, nl, r, mode, started)
+					c.Judge(run.Config.MinOps()) // as loadgen does: the cell says whether it is a result
+					run.Cells = append(run.Cells, c)
 				}
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wwly/wwly/bench"
+	"github.com/wwly/wwly/bench/scenarios"
 	"github.com/wwly/wwly/loadgen"
 )
 
@@ -34,6 +35,9 @@ type benchOptions struct {
 	hold       time.Duration
 	duration   time.Duration
 	warmup     time.Duration
+	opsPerWkr  int
+	maxDur     time.Duration
+	minOps     int
 	rate       float64
 	repeat     int
 	seed       int64
@@ -73,13 +77,16 @@ was not caught violating it (exit 3); bad flags or scenario exit 2.`,
 
 // bindBenchFlags declares bench's flags on f, parsing into o.
 func bindBenchFlags(f *pflag.FlagSet, o *benchOptions) {
-	f.StringVar(&o.scenario, "scenario", "", "scenario YAML file (bench/scenarios/*.yaml); flags below override it")
+	f.StringVar(&o.scenario, "scenario", "", "scenario: a YAML file, or the name of an embedded one ("+strings.Join(scenarios.Names(), ", ")+"); flags below override it")
 	f.StringVar(&o.backends, "backends", "", "comma-separated backends (have: "+strings.Join(bench.Names(), ", ")+")")
 	f.StringVar(&o.workers, "workers", "", "comma-separated worker counts, e.g. 1,8,64")
 	f.StringVar(&o.locks, "locks", "", "comma-separated lock-name counts, e.g. 1,64")
 	f.DurationVar(&o.hold, "hold", 0, "time each worker holds the lock")
 	f.DurationVar(&o.duration, "duration", 0, "measured window per cell")
 	f.DurationVar(&o.warmup, "warmup", 0, "unrecorded warm-up per cell")
+	f.IntVar(&o.opsPerWkr, "ops-per-worker", 0, "size each window by work: end it once the workers made this many ops each on average (needs --max-duration; --duration is then the minimum window)")
+	f.DurationVar(&o.maxDur, "max-duration", 0, "cap of an ops-sized window")
+	f.IntVar(&o.minOps, "min-ops", 0, "fewest measured ops per worker for a cell to be a result (default 20)")
 	f.Float64Var(&o.rate, "rate", 0, "open loop: ops/s per worker (0 = closed loop)")
 	f.IntVar(&o.repeat, "repeat", 0, "times to run each cell")
 	f.Int64Var(&o.seed, "seed", 0, "random seed (0 = pick one and print it)")
@@ -121,7 +128,19 @@ func (o *benchOptions) scenarioFrom() (loadgen.Scenario, error) {
 		sc.Hold = loadgen.Duration(o.hold)
 	}
 	if changed("duration") {
-		sc.Duration = loadgen.Duration(o.duration)
+		sc.Duration, sc.OpsPerWorker = loadgen.Duration(o.duration), 0 // a fixed window replaces an ops-sized one
+	}
+	if changed("ops-per-worker") {
+		sc.OpsPerWorker = o.opsPerWkr
+		if !changed("duration") {
+			sc.Duration = 0 // the scenario's fixed window is not a minimum the user asked for
+		}
+	}
+	if changed("max-duration") {
+		sc.MaxDuration = loadgen.Duration(o.maxDur)
+	}
+	if changed("min-ops") {
+		sc.MinOpsPerWorker = o.minOps
 	}
 	if changed("warmup") {
 		sc.Warmup = loadgen.Duration(o.warmup)

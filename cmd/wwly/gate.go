@@ -9,13 +9,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wwly/wwly/bench/scenarios"
 	"github.com/wwly/wwly/gate"
+	"github.com/wwly/wwly/loadgen"
 )
 
 // benchFlags are `wwly bench` flags that gate and tune pass through when given.
@@ -79,7 +82,7 @@ func newGateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "gate",
 		Short: "Decide whether a candidate is slower than a base (A/B with paired statistics, or against a baseline run)",
-		Long: `gate runs the same small scenario (default bench/scenarios/gate.yaml) for a base and a
+		Long: `gate runs the same small scenario (default: the embedded "gate") for a base and a
 candidate in randomized, balanced AB/BA order for --pairs pairs, and judges p50, p90 and ops/s
 (p99 and max are shown, not gated) from the per-pair ratios. A metric regresses only when the
 one-sided Wilcoxon signed-rank p < --alpha AND the median slowdown >= --threshold AND the
@@ -125,7 +128,7 @@ stdout and gate.json to --out.`,
 	fs.StringVar(&o.candServerArgs, "cand-server-args", "", "server tunables for the candidate (bench --server-args)")
 	fs.StringVar(&o.baseline, "baseline", "", "baseline mode: committed baseline run directory (e.g. results/baseline)")
 	fs.StringVar(&o.runDir, "run", "", "baseline mode: an existing candidate run directory instead of running one")
-	fs.StringVar(&o.scenario, "scenario", "bench/scenarios/gate.yaml", "bench scenario file")
+	fs.StringVar(&o.scenario, "scenario", "gate", "bench scenario: a YAML file, or the name of an embedded one ("+strings.Join(scenarios.Names(), ", ")+")")
 	fs.StringVar(&o.out, "out", "", "output directory (default results/gate/<UTC time>)")
 	fs.IntVar(&o.pairs, "pairs", gate.DefaultPairs, "A/B pairs per attempt (p < 0.01 needs >= 7)")
 	fs.Uint64Var(&o.seed, "seed", 0, "seed for the pair order and the bootstrap (0: from the clock; printed)")
@@ -187,6 +190,10 @@ func gateDo(ctx context.Context, o *gateOptions, rep *gate.Report, stdout, stder
 	self, err := os.Executable()
 	if err != nil {
 		return gate.ExitError, fmt.Errorf("gate: %w", err)
+	}
+	// The bench subprocesses get a file: a base build may predate the embedded scenarios.
+	if o.scenario, err = scenarioFileIn(o.scenario, o.out); err != nil {
+		return gate.ExitError, err
 	}
 	if o.baseline != "" {
 		return gateBaseline(ctx, o, rep, self, benchOut, stdout)
@@ -337,4 +344,17 @@ func gateBaseline(ctx context.Context, o *gateOptions, rep *gate.Report, self st
 		return gate.ExitRegression, fmt.Errorf("gate: regression against the baseline: %v", res.Regressed)
 	}
 	return gate.ExitPass, nil
+}
+
+// scenarioFileIn resolves a --scenario argument (a file, or an embedded scenario's name) to a
+// file a `wwly bench` subprocess of any build can read, writing an embedded one into dir.
+func scenarioFileIn(arg, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("--scenario: %w", err)
+	}
+	p, err := loadgen.ScenarioFile(arg, dir)
+	if err != nil {
+		return "", fmt.Errorf("--scenario: %w", err)
+	}
+	return p, nil
 }

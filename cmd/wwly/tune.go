@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/wwly/wwly/bench/scenarios"
 	"github.com/wwly/wwly/gate"
 	"github.com/wwly/wwly/tune"
 )
@@ -63,7 +65,7 @@ the others are still reported).`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&o.bin, "bin", "", "wwly binary to run bench with (default: this one)")
-	fs.StringVar(&o.scenario, "scenario", "bench/scenarios/gate.yaml", "bench scenario file")
+	fs.StringVar(&o.scenario, "scenario", "gate", "bench scenario: a YAML file, or the name of an embedded one ("+strings.Join(scenarios.Names(), ", ")+")")
 	fs.StringVar(&o.out, "out", "", "output directory (default results/tune/<UTC time>)")
 	fs.StringVar(&o.serverArgs, "server-args", "", "fixed server args added to every configuration")
 	for _, t := range tuneSwept {
@@ -125,7 +127,11 @@ func tuneRun(ctx context.Context, o *tuneOptions, stdout, stderr io.Writer) erro
 	if o.verbose {
 		benchOut = stderr
 	}
-	b := gate.BenchCmd{Bin: o.bin, Scenario: o.scenario, ServerArgs: o.serverArgs, Extra: o.bench.args(), Output: benchOut}
+	scenarioPath, err := scenarioFileIn(o.scenario, o.out)
+	if err != nil {
+		return err
+	}
+	b := gate.BenchCmd{Bin: o.bin, Scenario: scenarioPath, ServerArgs: o.serverArgs, Extra: o.bench.args(), Output: benchOut}
 	fmt.Fprintf(stdout, "tune: %d configurations, scenario %s, bench: %s bench --out DIR %v --server-args ...\n",
 		len(grid), o.scenario, o.bin, b.Args("DIR")[3:])
 	res, err := tune.Sweep(ctx, params, grid, o.slack, tune.ExecRunner(b, filepath.Join(o.out, "runs")), stdout)

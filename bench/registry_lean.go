@@ -1,0 +1,6 @@
+//go:build wwlylean
+
+package bench
+
+// peerBackends is empty in a lean worker build; see backends.
+var peerBackends []Backend

@@ -1,0 +1,50 @@
+package loadgen
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// --scenario works from any directory: a file when one is there, else an embedded scenario by
+// name; anything else is an error naming the embedded ones.
+func TestLoadScenarioEmbedded(t *testing.T) {
+	t.Chdir(t.TempDir()) // no bench/scenarios here
+	if err := os.WriteFile("mine.yaml", []byte("name: mine\nbackends: [none]\nworkers: [1]\nlocks: [1]\nduration: 1s\nrepeat: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		arg, wantName, wantErr string
+	}{
+		{arg: "quick", wantName: "quick"},
+		{arg: "full.yaml", wantName: "full"},
+		{arg: "bench/scenarios/gate.yaml", wantName: "gate"},
+		{arg: "mine.yaml", wantName: "mine"},
+		{arg: "nope", wantErr: "embedded: full, gate, quick"},
+		{arg: "elsewhere/quick.yaml", wantErr: "neither a file nor an embedded scenario"},
+	}
+	for _, tt := range tests {
+		s, err := LoadScenario(tt.arg)
+		switch {
+		case tt.wantErr != "":
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrScenario) {
+				t.Errorf("%s: err %v, want %q", tt.arg, err, tt.wantErr)
+			}
+		case err != nil || s.Name != tt.wantName:
+			t.Errorf("%s: %q, %v; want %q", tt.arg, s.Name, err, tt.wantName)
+		}
+	}
+	dir := t.TempDir()
+	p, err := ScenarioFile("gate", dir)
+	if err != nil || p != filepath.Join(dir, "gate.yaml") {
+		t.Fatalf("ScenarioFile(gate) = %q, %v", p, err)
+	}
+	if s, err := LoadScenario(p); err != nil || s.Name != "gate" {
+		t.Fatalf("written gate scenario: %+v %v", s, err)
+	}
+	if p, err := ScenarioFile("mine.yaml", dir); err != nil || !filepath.IsAbs(p) {
+		t.Fatalf("ScenarioFile(file) = %q, %v", p, err)
+	}
+}
