@@ -355,10 +355,16 @@ func TestMarkdownEscapesFreeText(t *testing.T) {
 
 func TestFormatters(t *testing.T) {
 	tests := []struct{ got, want string }{
-		{fmtLatency(999), "999 ns"},
-		{fmtLatency(1500), "1.5 µs"},
-		{fmtLatency(2_345_678), "2.35 ms"},
-		{fmtLatency(3_000_000_000), "3.00 s"},
+		{fmtLatency(999), "<1µs"},
+		{fmtLatency(1500), "1.5µs"},
+		{fmtLatency(2_345_678), "2.35ms"},
+		{fmtLatency(3_000_000_000), "3s"},
+		{latencyLabel(1), "1µs"},
+		{latencyLabel(20), "20µs"},
+		{latencyLabel(5e5), "500ms"},
+		{floorLabel(true, minLatencyUs), "≤1µs"},
+		{floorLabel(false, minLatencyUs), ""},
+		{countLabel(20e3), "20k"},
 		{fmtOps(0), "0"},
 		{fmtOps(1234567.4), "1,234,567"},
 		{fmtOps(-1000), "-1,000"},
