@@ -41,7 +41,7 @@ type Options struct {
 	Lookup        Lookup
 	Reporter      Reporter // nil: plain lines to Out
 	Out           io.Writer
-	Interval      time.Duration // progress and hlog interval; default 1 s
+	Interval      time.Duration // progress and hlog interval; default DefaultInterval of each cell
 }
 
 // RunScenario measures every cell of the scenario, writes run.json and the interval logs, prints the
@@ -100,6 +100,7 @@ func RunScenario(ctx context.Context, o Options) (*Run, error) {
 	run := &Run{Schema: SchemaVersion, ID: id, Started: started, Machine: DescribeMachine(),
 		Versions: versions, Commit: commit, Config: sc}
 	rep.Logf("wwly bench %q: %d cells, at least %v; seed %d; writing %s", sc.Name, sc.Cells(), sc.Estimate(), sc.Seed, o.OutDir)
+	rep.Plan(sc.Cells(), sc.Warmup.Std()+sc.Duration.Std())
 
 	maxW := 0
 	for _, w := range sc.Workers {
@@ -155,6 +156,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			}
 			cells = append(cells, c)
 		})
+		rep.Skip(len(cells))
 		return cells
 	}
 	b, err := o.Lookup(name)
@@ -201,6 +203,9 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		spec := CellSpec{Backend: name, Workers: w, Locks: l, Hold: sc.Hold.Std(), Warmup: sc.Warmup.Std(),
 			Duration: sc.Duration.Std(), Rate: sc.Rate, Seed: sc.Seed + int64(*index)*1_000_003, Repeat: r,
 			Index: *index, Interval: o.Interval}
+		if spec.Interval <= 0 {
+			spec.Interval = DefaultInterval(spec.Duration, w)
+		}
 		label := fmt.Sprintf("%s W=%d L=%d", name, w, l)
 		if sc.Repeat > 1 {
 			label += fmt.Sprintf(" #%d", r)
