@@ -107,7 +107,8 @@ pre { background: #f6f6f6; padding: 0.5em; }
 <body>
 <h1>{{.Title}}</h1>
 <p>Scenario <code>{{.Scenario}}</code>, started {{.Started}}, commit <code>{{.Commit}}</code>, {{.Cells}} cells.
-Latency is lock-acquire latency. Ratios divide a row by the reference backend of the same group and repeat.
+Latency is lock-acquire latency. Ratios divide a row by the reference backend of the same group and repeat:
+ops/s above 1× is faster, p99 below 1× is better.
 <code>{{.Floor}}</code> is the floor: one loopback TCP round trip per op, no lock.</p>
 {{if .Problems}}<section id="problems" class="problems">
 <h2>⚠ PROBLEMS ({{len .Problems}})</h2>
