@@ -63,7 +63,7 @@ func TestLogTicks(t *testing.T) {
 
 // Each plot's title appears once in the page: as its figure caption, not again in the SVG.
 func TestPlotTitlesOnce(t *testing.T) {
-	_, d, paths := renderSynth(t, defaultSynth(goldenSeed))
+	_, d, paths := renderSample(t)
 	figs, err := Figures(d)
 	if err != nil {
 		t.Fatal(err)

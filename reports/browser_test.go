@@ -157,18 +157,7 @@ func TestReportInBrowser(t *testing.T) {
 		t.Skipf("no Chromium (tried $WWLY_CHROMIUM, %s): install it to check report.html in a real browser "+
 			"(Debian: apt-get install chromium; scripts/deps.sh does it)", strings.Join(chromiumNames, ", "))
 	}
-	dir := t.TempDir()
-	if err := os.CopyFS(dir, os.DirFS(sampleRunDir)); err != nil {
-		t.Fatal(err)
-	}
-	d, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	paths, err := Render(dir, d)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, d, paths := renderSample(t)
 	figs, err := Figures(d)
 	if err != nil {
 		t.Fatal(err)

@@ -42,13 +42,21 @@ func defaultSynth(seed uint64) synthOptions {
 		Backends:   []string{"wwly", "flock", "redis", "etcd", "tcp-echo"},
 		Workers:    []int{1, 8, 64},
 		Repeat:     1,
-		Intervals:  15,
-		IntervalMs: 100,
-		Stalls:     map[string]int{"wwly/64": 6},
+		Intervals:  3,
 		Skipped:    map[string]string{"etcd": "etcd not found in PATH"},
 		Failed:     map[string]string{"redis/64": "worker 17 exited: signal: killed"},
 		Violations: map[string]int64{},
 	}
+}
+
+// sampleSynth shapes the committed sample run (testdata/run): the default run with the
+// harness's 100 ms intervals over a 1.5 s window, and one stall, so throughput over time has
+// something to show.
+func sampleSynth() synthOptions {
+	o := defaultSynth(goldenSeed)
+	o.Intervals, o.IntervalMs = 15, 100
+	o.Stalls = map[string]int{"wwly/64": 6}
+	return o
 }
 
 // synthModel is a made-up but plausible cost model per backend: median acquire latency
@@ -190,11 +198,11 @@ func writeSynthHlog(t testing.TB, path string, rng *rand.Rand, backend string, w
 			t.Fatal(err)
 		}
 	}
-	all := hdrhistogram.New(1, int64(time.Minute), 3)
+	all := loadgen.NewHistogram()
 	const samples = 50
 	ivMs := o.intervalMs()
 	for i := range o.Intervals {
-		h := hdrhistogram.New(1, int64(time.Minute), 3)
+		h := loadgen.NewHistogram() // the harness's geometry: 1 µs to 60 s, 3 digits
 		perSample := max(int64(ops*float64(ivMs)/1000*(0.9+0.2*rng.Float64())/samples), 1)
 		n := samples
 		if i == stall || i == stall+1 {
