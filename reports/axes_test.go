@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -79,5 +80,21 @@ func TestPlotTitlesOnce(t *testing.T) {
 		if n := strings.Count(html, f.Title+"<"); n != 1 {
 			t.Errorf("title %q appears %d times in the page, want 1", f.Title, n)
 		}
+	}
+}
+
+// Every backend of the full scenario (eight, with the tcp-echo floor) gets its own colour.
+func TestBackendColorsDistinct(t *testing.T) {
+	seen := map[string]int{}
+	for i := range len(palette) {
+		r, g, b, _ := backendColor(i).RGBA()
+		key := fmt.Sprint(r, g, b)
+		if j, ok := seen[key]; ok {
+			t.Errorf("backends %d and %d share a colour", j, i)
+		}
+		seen[key] = i
+	}
+	if len(palette) < 8 {
+		t.Errorf("%d colours for the 8 backends of the full scenario", len(palette))
 	}
 }

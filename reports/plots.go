@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"strconv"
@@ -139,10 +140,30 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	return p
 }
 
+// palette has a distinct colour for each of up to ten backends (plotutil's seven wrap, which
+// drew the full quick scenario's wwly and tcp-echo in the same red). Colours from Tableau 10.
+var palette = []color.RGBA{
+	{0xe1, 0x57, 0x59, 0xff}, // red: wwly, always first
+	{0x4e, 0x79, 0xa7, 0xff}, // blue
+	{0x59, 0xa1, 0x4f, 0xff}, // green
+	{0xf2, 0x8e, 0x2b, 0xff}, // orange
+	{0xb0, 0x7a, 0xa1, 0xff}, // purple
+	{0x9c, 0x75, 0x5f, 0xff}, // brown
+	{0xff, 0x9d, 0xa7, 0xff}, // pink
+	{0x76, 0xb7, 0xb2, 0xff}, // teal
+	{0xed, 0xc9, 0x48, 0xff}, // yellow
+	{0x79, 0x70, 0x6e, 0xff}, // grey
+}
+
+// backendColor is the colour of the backend at rank i (see Data.BackendOrder).
+func backendColor(i int) color.Color {
+	return palette[((i%len(palette))+len(palette))%len(palette)]
+}
+
 // style colours a line by backend (the same colour in every plot) and dashes variants of
 // one backend (tunables, repeats) apart.
 func style(l *plotter.Line, backendRank, variant int) {
-	l.Color = plotutil.Color(backendRank)
+	l.Color = backendColor(backendRank)
 	l.Width = vg.Points(1.5)
 	l.Dashes = plotutil.Dashes(variant)
 }
