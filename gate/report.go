@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 	"time"
+
+	"github.com/wwly/wwly/units"
 )
 
 // ReportSchema is the version of gate.json.
@@ -89,32 +91,81 @@ func jsonSafe(r *Report) *Report {
 	return &c
 }
 
-// WriteTable renders metric results as an aligned table: one row per cell and metric with the
-// base and candidate values, the slower-is-bigger ratio, its CI, the p-value and the verdict.
-// In baseline mode (normalized true) values are multiples of the tcp-echo floor and there is no
+// Legends WriteTable prints above its table, so a reader knows which way the ratio points.
+const (
+	// LegendAB heads an A/B table.
+	LegendAB = "ratio = candidate/base (CI: its bootstrap interval): ops/s > 1 is faster; latency > 1 is slower. " +
+		"why: the slowdown, > 0 = candidate slower"
+	// LegendBaseline heads a baseline-mode table.
+	LegendBaseline = "values: multiples of the run's tcp-echo floor (ops/s: fraction of the floor's). " +
+		"ratio = candidate/base: ops/s > 1 is faster; latency > 1 is slower. why: the slowdown, > 0 = candidate slower"
+)
+
+// WriteTable renders metric results as an aligned table under a one-line legend: one row per
+// cell and metric with the base and candidate values, the candidate/base ratio, its CI, the
+// p-value and the verdict. The gate judges a slowdown ratio oriented bigger = slower
+// (Comparison.MedianRatio); the table shows candidate/base instead, which for ops/s is its
+// inverse, because that is the ratio a reader computes from the two columns beside it. In
+// baseline mode (normalized true) values are multiples of the tcp-echo floor and there is no
 // CI or p-value.
 func WriteTable(w io.Writer, ms []MetricResult, normalized bool) error {
+	legend := LegendAB
+	if normalized {
+		legend = LegendBaseline
+	}
+	if _, err := fmt.Fprintln(w, legend); err != nil {
+		return fmt.Errorf("gate table: %w", err)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "cell\tmetric\tbase\tcandidate\tratio\tCI\tp\tverdict\twhy")
+	fmt.Fprintln(tw, "cell\tmetric\tbase\tcandidate\tcand/base\tCI\tp\tverdict\twhy")
 	for _, m := range ms {
 		base, cand := formatValue(m.Metric, m.Base), formatValue(m.Metric, m.Cand)
 		if normalized {
-			base, cand = fmt.Sprintf("%.3gx", m.Base), fmt.Sprintf("%.3gx", m.Cand)
+			base, cand = formatMultiple(m.Metric, m.Base), formatMultiple(m.Metric, m.Cand)
 		}
+		ratio, lo, hi := candOverBase(m.Metric, m.MedianRatio), candOverBase(m.Metric, m.CILo), candOverBase(m.Metric, m.CIHi)
 		ci, p := "-", "-"
-		if !math.IsNaN(m.CILo) && !normalized {
-			ci = fmt.Sprintf("[%.3f, %.3f]", m.CILo, m.CIHi)
+		if !math.IsNaN(lo) && !math.IsNaN(hi) && !normalized {
+			ci = fmt.Sprintf("[%.3f, %.3f]", min(lo, hi), max(lo, hi))
 		}
 		if !math.IsNaN(m.P) && !normalized {
 			p = fmt.Sprintf("%.4f", m.P)
 		}
-		ratio := "-"
-		if !math.IsNaN(m.MedianRatio) {
-			ratio = fmt.Sprintf("%.3f", m.MedianRatio)
+		r := "-"
+		if !math.IsNaN(ratio) {
+			r = fmt.Sprintf("%.3f", ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Cell, m.Metric, base, cand, ratio, ci, p, m.Verdict, m.Why)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Cell, m.Metric, base, cand, r, ci, p, m.Verdict, m.Why)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("gate table: %w", err)
+	}
+	return nil
+}
+
+// candOverBase turns a slowdown ratio (bigger = slower) back into candidate/base: the inverse
+// for a throughput, itself for a latency. NaN, zero and infinite stay undefined (NaN).
+func candOverBase(metric string, slowdown float64) float64 {
+	if math.IsNaN(slowdown) || math.IsInf(slowdown, 0) || slowdown <= 0 {
+		return math.NaN()
+	}
+	if metric == MetricOps {
+		return 1 / slowdown
+	}
+	return slowdown
+}
+
+// formatMultiple prints a baseline-mode normalized value (bigger = slower) as a multiple of the
+// floor, turning ops/s back into "fraction of the floor's ops/s" so candidate/base reads as in
+// A/B mode.
+func formatMultiple(metric string, v float64) string {
+	if metric == MetricOps && v > 0 {
+		v = 1 / v
+	}
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.3gx", v)
 }
 
 func formatValue(metric string, v float64) string {
@@ -124,18 +175,6 @@ func formatValue(metric string, v float64) string {
 	return FormatNs(v)
 }
 
-// FormatNs renders nanoseconds with a unit that keeps three significant digits.
-func FormatNs(ns float64) string {
-	switch {
-	case math.IsNaN(ns):
-		return "-"
-	case ns >= 1e9:
-		return fmt.Sprintf("%.3gs", ns/1e9)
-	case ns >= 1e6:
-		return fmt.Sprintf("%.3gms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.3gµs", ns/1e3)
-	default:
-		return fmt.Sprintf("%.0fns", ns)
-	}
-}
+// FormatNs renders nanoseconds as every wwly table does ("<1µs", "151µs", "2.5ms"; NaN "-"):
+// see units.Latency.
+func FormatNs(ns float64) string { return units.LatencyFloat(ns) }

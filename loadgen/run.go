@@ -41,7 +41,7 @@ type Options struct {
 	Lookup        Lookup
 	Reporter      Reporter // nil: plain lines to Out
 	Out           io.Writer
-	Interval      time.Duration // progress and hlog interval; default 1 s
+	Interval      time.Duration // progress and hlog interval; default DefaultInterval of each cell
 }
 
 // RunScenario measures every cell of the scenario, writes run.json and the interval logs, prints the
@@ -96,6 +96,7 @@ func RunScenario(ctx context.Context, o Options) (*Run, error) {
 	run := &Run{Schema: SchemaVersion, ID: id, Started: started, Machine: DescribeMachine(),
 		Versions: versions, Commit: commit, Config: sc}
 	rep.Logf("wwly bench %q: %d cells, at least %v; seed %d; writing %s", sc.Name, sc.Cells(), sc.Estimate(), sc.Seed, o.OutDir)
+	rep.Plan(sc.Cells(), sc.Warmup.Std()+sc.Duration.Std())
 
 	maxW := 0
 	for _, w := range sc.Workers {
@@ -151,6 +152,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			}
 			cells = append(cells, c)
 		})
+		rep.Skip(len(cells))
 		return cells
 	}
 	b, err := o.Lookup(name)
@@ -205,6 +207,9 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			Repeat: r, Index: *index, OpsPerWorker: sc.OpsPerWorker, MinOps: sc.MinOps()}
 		if sc.OpsPerWorker > 0 {
 			spec.MinWindow = sc.Duration.Std()
+		}
+		if spec.Interval <= 0 {
+			spec.Interval = DefaultInterval(spec.Duration, w)
 		}
 		label := fmt.Sprintf("%s W=%d L=%d", name, w, l)
 		if sc.Repeat > 1 {

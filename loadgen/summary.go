@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
-	"time"
+
+	"github.com/wwly/wwly/units"
 )
 
 // WriteSummary prints the run's table: one row per cell. A cell that is not a result shows no
@@ -43,23 +44,9 @@ func WriteSummary(w io.Writer, run *Run) {
 	_ = tw.Flush()
 }
 
-// FormatNs renders nanoseconds compactly ("850ns", "12.3µs", "4.56ms", "1.20s").
-func FormatNs(ns int64) string {
-	d := time.Duration(ns)
-	switch {
-	case ns <= 0:
-		return "0"
-	case d < time.Microsecond:
-		// Histograms resolve 1 µs (values below share one 512 ns bucket): do not pretend more.
-		return "<1µs"
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.1fµs", float64(ns)/1e3)
-	case d < time.Second:
-		return fmt.Sprintf("%.2fms", float64(ns)/1e6)
-	default:
-		return fmt.Sprintf("%.2fs", d.Seconds())
-	}
-}
+// FormatNs renders nanoseconds as every wwly output does ("<1µs", "12.3µs", "4.56ms", "1.2s");
+// see units.Latency.
+func FormatNs(ns int64) string { return units.Latency(ns) }
 
 // FormatBytes renders a byte count in MiB or KiB.
 func FormatBytes(b int64) string {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wwly/wwly/units"
 )
 
 // Reference backends the tables compare every row against.
@@ -194,19 +196,8 @@ func reference(g Group, c *Cell, name string) *Cell {
 	return best
 }
 
-// fmtLatency prints nanoseconds with a unit chosen for 3–4 significant digits.
-func fmtLatency(ns int64) string {
-	v := float64(ns)
-	switch {
-	case ns < 1000:
-		return fmt.Sprintf("%d ns", ns)
-	case ns < 1_000_000:
-		return fmt.Sprintf("%.1f µs", v/1e3)
-	case ns < 1_000_000_000:
-		return fmt.Sprintf("%.2f ms", v/1e6)
-	}
-	return fmt.Sprintf("%.2f s", v/1e9)
-}
+// fmtLatency prints nanoseconds as every wwly output does (units.Latency): "<1µs", "12.3µs".
+func fmtLatency(ns int64) string { return units.Latency(ns) }
 
 // fmtOps prints a throughput with thousands separators, e.g. "115,203".
 func fmtOps(v float64) string {

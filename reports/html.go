@@ -85,7 +85,9 @@ type htmlFigure struct {
 	SVG   template.HTML
 }
 
-var htmlTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"dec": func(n int) int { return n - 1 },
+}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -97,6 +99,7 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; }
 th { background: #f0f0f0; }
 td.r { text-align: right; font-variant-numeric: tabular-nums; }
 tr.alert td { background: #fdd; }
+td.span { text-align: left; }
 .problems { border: 3px solid #c00; background: #fee; padding: 0.5em 1em; }
 .problems h2 { color: #c00; margin-top: 0.2em; }
 figure { margin: 1em 0; }
@@ -107,7 +110,8 @@ pre { background: #f6f6f6; padding: 0.5em; }
 <body>
 <h1>{{.Title}}</h1>
 <p>Scenario <code>{{.Scenario}}</code>, started {{.Started}}, commit <code>{{.Commit}}</code>, {{.Cells}} cells.
-Latency is lock-acquire latency. Ratios divide a row by the reference backend of the same group and repeat.
+Latency is lock-acquire latency. Ratios divide a row by the reference backend of the same group and repeat:
+ops/s above 1× is faster, p99 below 1× is better.
 <code>{{.Floor}}</code> is the floor: one loopback TCP round trip per op, no lock.</p>
 {{if .Problems}}<section id="problems" class="problems">
 <h2>⚠ PROBLEMS ({{len .Problems}})</h2>
@@ -122,7 +126,7 @@ Latency is lock-acquire latency. Ratios divide a row by the reference backend of
 {{range .Groups}}<h3>{{.Title}}</h3>
 {{if .Table.Rows}}<table>
 <tr>{{range .Table.Header}}<th>{{.}}</th>{{end}}</tr>
-{{range .Table.Rows}}{{$row := .}}<tr{{if .Alert}} class="alert"{{end}}>{{range $i, $c := .Cells}}<td{{if ne $i 0}} class="r"{{end}}>{{if index $row.Strong $i}}<strong>{{$c}}</strong>{{else}}{{$c}}{{end}}</td>{{end}}</tr>
+{{$cols := len .Table.Header}}{{range .Table.Rows}}{{$row := .}}<tr{{if .Alert}} class="alert"{{end}}>{{if .Span}}<td>{{index .Cells 0}}</td><td class="span" colspan="{{dec $cols}}"><strong>{{index .Cells 1}}</strong></td>{{else}}{{range $i, $c := .Cells}}<td{{if ne $i 0}} class="r"{{end}}>{{if index $row.Strong $i}}<strong>{{$c}}</strong>{{else}}{{$c}}{{end}}</td>{{end}}{{end}}</tr>
 {{end}}</table>
 {{else}}<p>No backend ran in this group.</p>
 {{end}}{{if .Skipped}}<p>Skipped: {{.Skipped}}.</p>

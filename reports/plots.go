@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -72,12 +72,16 @@ func Figures(d *Data) ([]Figure, error) {
 	return figs, nil
 }
 
+// addFigure renders p. The title goes into Figure.Title only, not into the drawing: the HTML
+// page shows it once, as the figure's caption (text a reader can select and search).
 func addFigure(figs *[]Figure, section string, p *plot.Plot) error {
+	title := p.Title.Text
+	p.Title.Text = ""
 	svg, err := renderSVG(p)
 	if err != nil {
-		return fmt.Errorf("reports: plot %q: %w", p.Title.Text, err)
+		return fmt.Errorf("reports: plot %q: %w", title, err)
 	}
-	*figs = append(*figs, Figure{Section: section, Title: p.Title.Text, SVG: svg})
+	*figs = append(*figs, Figure{Section: section, Title: title, SVG: svg})
 	return nil
 }
 
@@ -93,7 +97,7 @@ func renderSVG(p *plot.Plot) (svg []byte, err error) {
 		}
 	}()
 	c := vgsvg.New(plotW, plotH)
-	p.Draw(draw.New(c))
+	drawWithLegendRight(p, draw.New(c))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, err
@@ -105,25 +109,61 @@ func renderSVG(p *plot.Plot) (svg []byte, err error) {
 	return b, nil
 }
 
+// legendGap separates the data area from the legend drawn right of it.
+const legendGap = 8 // points
+
+// drawWithLegendRight draws p with its legend in a column right of the axes, so the legend never
+// covers a line and the axes need no headroom for it: they fit the data alone.
+func drawWithLegendRight(p *plot.Plot, c draw.Canvas) {
+	leg := p.Legend
+	p.Legend = plot.NewLegend()
+	defer func() { p.Legend = leg }()
+	leg.Top, leg.Left = true, true
+	leg.XOffs, leg.YOffs = 0, 0
+	w := leg.Rectangle(c).Size().X
+	if w > 0 {
+		w += vg.Points(legendGap)
+	}
+	// Cap the legend at a third of the width: a very long label is clipped, not the plot.
+	w = min(w, c.Size().X/3)
+	p.Draw(draw.Crop(c, 0, -w, 0, 0))
+	leg.Draw(draw.Crop(c, c.Size().X-w+vg.Points(legendGap), 0, 0, -vg.Points(legendGap)))
+}
+
 // newPlot returns a plot with the report's common styling.
 func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
-	p.Legend.Top = true
-	p.Legend.Left = true
-	// Keep the legend off the y axis' tick labels and below the title.
-	p.Legend.XOffs = vg.Points(10)
-	p.Legend.YOffs = -vg.Points(4)
 	p.Add(plotter.NewGrid())
 	return p
+}
+
+// palette has a distinct colour for each of up to ten backends (plotutil's seven wrap, which
+// drew the full quick scenario's wwly and tcp-echo in the same red). Colours from Tableau 10.
+var palette = []color.RGBA{
+	{0xe1, 0x57, 0x59, 0xff}, // red: wwly, always first
+	{0x4e, 0x79, 0xa7, 0xff}, // blue
+	{0x59, 0xa1, 0x4f, 0xff}, // green
+	{0xf2, 0x8e, 0x2b, 0xff}, // orange
+	{0xb0, 0x7a, 0xa1, 0xff}, // purple
+	{0x9c, 0x75, 0x5f, 0xff}, // brown
+	{0xff, 0x9d, 0xa7, 0xff}, // pink
+	{0x76, 0xb7, 0xb2, 0xff}, // teal
+	{0xed, 0xc9, 0x48, 0xff}, // yellow
+	{0x79, 0x70, 0x6e, 0xff}, // grey
+}
+
+// backendColor is the colour of the backend at rank i (see Data.BackendOrder).
+func backendColor(i int) color.Color {
+	return palette[((i%len(palette))+len(palette))%len(palette)]
 }
 
 // style colours a line by backend (the same colour in every plot) and dashes variants of
 // one backend (tunables, repeats) apart.
 func style(l *plotter.Line, backendRank, variant int) {
-	l.Color = plotutil.Color(backendRank)
+	l.Color = backendColor(backendRank)
 	l.Width = vg.Points(1.5)
 	l.Dashes = plotutil.Dashes(variant)
 }
@@ -148,7 +188,6 @@ func spectrumPlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = percentileTicks{}
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = decadeTicks{label: latencyLabel}
 	var ran []*Cell
 	for _, c := range g.Cells {
 		if c.Ran() && c.Hist != nil && c.Hist.TotalCount() > 0 {
@@ -160,6 +199,7 @@ func spectrumPlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
 	}
 	vars := variants(ran)
 	xmax, ymin, ymax := 10.0, math.Inf(1), math.Inf(-1)
+	clamped := false
 	for _, c := range ran {
 		var pts plotter.XYs
 		for _, b := range percentileSteps(c.Hist, HgrmTicksPerHalfDistance) {
@@ -167,7 +207,8 @@ func spectrumPlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
 				continue // 1/(1-1) is infinite; the last finite step already shows the max
 			}
 			x := 1 / (1 - b.Quantile/100)
-			y := max(float64(b.ValueAt), 1) / 1e3
+			y, cl := latencyUs(b.ValueAt)
+			clamped = clamped || cl
 			pts = append(pts, plotter.XY{X: x, Y: y})
 			xmax, ymin, ymax = max(xmax, x), min(ymin, y), max(ymax, y)
 		}
@@ -186,106 +227,17 @@ func spectrumPlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
 		return nil, false
 	}
 	p.X.Min, p.X.Max = 1, math.Pow(10, math.Ceil(math.Log10(xmax)))
-	p.Y.Min, p.Y.Max = logBoundsWithLegend(ymin, ymax)
+	p.Y.Min, p.Y.Max = logBounds(ymin, ymax)
+	p.Y.Tick.Marker = logTicks{label: latencyLabel, floorLabel: floorLabel(clamped, minLatencyUs)}
 	return p, true
 }
 
-// percentileTicks labels a 1/(1-p) log axis with percentiles at each decade: 1 → 0%,
-// 10 → 90%, 100 → 99%, 1000 → 99.9%, and so on.
-type percentileTicks struct{}
-
-var _ plot.Ticker = percentileTicks{}
-
-func (percentileTicks) Ticks(lo, hi float64) []plot.Tick {
-	var ticks []plot.Tick
-	for d := 0; d <= 12; d++ {
-		v := math.Pow10(d)
-		if v < lo*0.999 || v > hi*1.001 {
-			continue
-		}
-		ticks = append(ticks, plot.Tick{Value: v, Label: percentileLabel(d)})
-		for m := 2; m < 10 && d < 12; m++ {
-			if mv := v * float64(m); mv <= hi {
-				ticks = append(ticks, plot.Tick{Value: mv})
-			}
-		}
+// floorLabel is the label of an axis' lowest tick when values below it were drawn there.
+func floorLabel(clamped bool, floor float64) string {
+	if !clamped {
+		return ""
 	}
-	return ticks
-}
-
-// percentileLabel is the percentile at 1/(1-p) = 10^d: d nines.
-func percentileLabel(d int) string {
-	switch d {
-	case 0:
-		return "0%"
-	case 1:
-		return "90%"
-	case 2:
-		return "99%"
-	}
-	return "99." + strings.Repeat("9", d-2) + "%"
-}
-
-// logBoundsWithLegend pads [lo, hi] out to whole decades so log axes start and end on a
-// labelled tick, plus headroom above the data for the legend drawn in the top-left corner.
-func logBoundsWithLegend(lo, hi float64) (float64, float64) {
-	lo = math.Pow(10, math.Floor(math.Log10(lo)))
-	decades := math.Ceil(math.Log10(hi / lo))
-	// The legend takes about a quarter of the height: give it a quarter of the decades.
-	decades += math.Max(1, math.Ceil(decades/3))
-	return lo, lo * math.Pow(10, decades)
-}
-
-// decadeTicks marks a log axis with a labelled tick at each power of ten and minor ticks in
-// between; label formats a decade value in the axis' unit.
-type decadeTicks struct{ label func(float64) string }
-
-var _ plot.Ticker = decadeTicks{}
-
-func (t decadeTicks) Ticks(lo, hi float64) []plot.Tick {
-	if lo <= 0 || hi <= 0 {
-		return nil
-	}
-	var ticks []plot.Tick
-	first, last := int(math.Floor(math.Log10(lo))), int(math.Ceil(math.Log10(hi)))
-	for d := first; d <= last && d-first < 40; d++ {
-		v := math.Pow10(d)
-		if v >= lo*0.999 && v <= hi*1.001 {
-			ticks = append(ticks, plot.Tick{Value: v, Label: t.label(v)})
-		}
-		for m := 2; m < 10; m++ {
-			if mv := v * float64(m); mv >= lo && mv <= hi {
-				ticks = append(ticks, plot.Tick{Value: mv})
-			}
-		}
-	}
-	return ticks
-}
-
-// latencyLabel labels a decade of microseconds: "1 µs", "10 ms", "1 s".
-func latencyLabel(us float64) string {
-	switch {
-	case us < 1:
-		return strconv.FormatFloat(us*1000, 'g', -1, 64) + " ns"
-	case us < 1e3:
-		return strconv.FormatFloat(us, 'g', -1, 64) + " µs"
-	case us < 1e6:
-		return strconv.FormatFloat(us/1e3, 'g', -1, 64) + " ms"
-	}
-	return strconv.FormatFloat(us/1e6, 'g', -1, 64) + " s"
-}
-
-// countLabel labels a decade of a rate: "100", "10k", "1M".
-func countLabel(v float64) string {
-	switch {
-	case v < 1e3:
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case v < 1e6:
-		return strconv.FormatFloat(v/1e3, 'g', -1, 64) + "k"
-	case v < 1e9:
-		return strconv.FormatFloat(v/1e6, 'g', -1, 64) + "M"
-	}
-	return strconv.FormatFloat(v/1e9, 'g', -1, 64) + "G"
+	return "≤" + latencyLabel(floor)
 }
 
 // --- metrics vs workers --------------------------------------------------------------------
@@ -312,15 +264,20 @@ func seriesOf(groups []Group) []series {
 
 type sweepMetric struct {
 	title, ylabel string
-	// label formats decades of a log axis; nil means a linear 0–1 axis.
+	// label formats values of a log axis; nil means a linear axis ending at 1 (an index).
 	label func(float64) string
 	value func(c *Cell) float64
+	// floor, when > 0, is the lowest value drawn: smaller values are drawn at it (see latencyUs).
+	floor float64
 }
 
 var sweepMetrics = []sweepMetric{
-	{"Throughput vs workers", "ops/s", countLabel, func(c *Cell) float64 { return c.OpsPerSec }},
-	{"p99 acquire latency vs workers", "p99 latency", latencyLabel, func(c *Cell) float64 { return float64(latencyOf(c).P99) / 1e3 }},
-	{"Jain fairness vs workers", "Jain index (1 = fair)", nil, func(c *Cell) float64 { return c.Jain }},
+	{title: "Throughput vs workers", ylabel: "ops/s", label: countLabel,
+		value: func(c *Cell) float64 { return c.OpsPerSec }},
+	{title: "p99 acquire latency vs workers", ylabel: "p99 latency", label: latencyLabel,
+		value: func(c *Cell) float64 { return float64(latencyOf(c).P99) / 1e3 }, floor: minLatencyUs},
+	{title: "Jain fairness vs workers", ylabel: "Jain index (1 = fair)",
+		value: func(c *Cell) float64 { return c.Jain }},
 }
 
 // sweepPlot draws one metric against the worker count, one line per backend variant; repeats
@@ -362,11 +319,15 @@ func sweepPlot(s series, m sweepMetric, colors map[string]int) (*plot.Plot, bool
 	})
 	variant := map[string]int{}
 	ymin, ymax := math.Inf(1), math.Inf(-1)
+	clamped := false
 	for _, k := range keys {
 		var pts plotter.XYs
 		for _, w := range workers {
 			if a := points[k][w]; a != nil {
 				y := a.sum / a.n
+				if y < m.floor {
+					y, clamped = m.floor, true
+				}
 				pts = append(pts, plotter.XY{X: float64(w), Y: y})
 				ymin, ymax = min(ymin, y), max(ymax, y)
 			}
@@ -394,11 +355,12 @@ func sweepPlot(s series, m sweepMetric, colors map[string]int) (*plot.Plot, bool
 	p.X.Tick.Marker = ticks
 	if m.label != nil {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = decadeTicks{label: m.label}
-		p.Y.Min, p.Y.Max = logBoundsWithLegend(ymin, ymax)
+		p.Y.Min, p.Y.Max = logBounds(ymin, ymax)
+		p.Y.Tick.Marker = logTicks{label: m.label, floorLabel: floorLabel(clamped, m.floor)}
 	} else {
-		p.Y.Min, p.Y.Max = 0, 1.05
-		p.Legend.Top = false
+		// An index up to 1: end at 1 (a little above, so a line at 1 is not on the frame) and
+		// start at the tenth below the lowest value, so differences near 1 stay visible.
+		p.Y.Min, p.Y.Max = max(0, math.Floor(ymin*10-0.5)/10), 1.02
 	}
 	return p, true
 }
@@ -408,7 +370,7 @@ func sweepPlot(s series, m sweepMetric, colors map[string]int) (*plot.Plot, bool
 // timelinePlot draws ops/s per hlog interval for each backend of a group: warm-up effects,
 // stalls and drift show here and nowhere else.
 func timelinePlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
-	p := newPlot("Throughput over time: "+g.Key.String(), "seconds into the measured window", "ops/s per interval")
+	p := newPlot("Throughput over time: "+g.Key.String(), "seconds into the measured window", "ops/s per interval (0 drawn at 1)")
 	var ran []*Cell
 	for _, c := range g.Cells {
 		if c.Ran() && len(c.Intervals) > 0 {
@@ -449,7 +411,7 @@ func timelinePlot(g Group, colors map[string]int, rep bool) (*plot.Plot, bool) {
 	}
 	p.X.Min = 0
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = decadeTicks{label: countLabel}
-	p.Y.Min, p.Y.Max = logBoundsWithLegend(ymin, ymax)
+	p.Y.Tick.Marker = logTicks{label: countLabel}
+	p.Y.Min, p.Y.Max = logBounds(ymin, ymax)
 	return p, true
 }

@@ -77,6 +77,28 @@ func renderSynth(t *testing.T, o synthOptions) (string, *Data, Paths) {
 	return dir, d, paths
 }
 
+// renderSample copies the committed sample run into a fresh directory, loads and renders it:
+// the same input as renderSynth(t, sampleSynth()) (TestSampleRun keeps them equal), without
+// generating it again.
+func renderSample(t *testing.T) (string, *Data, Paths) {
+	t.Helper()
+	dir := t.TempDir()
+	if *update {
+		writeSynthRun(t, dir, sampleSynth()) // the sample itself may be stale until TestSampleRun
+	} else if err := os.CopyFS(dir, os.DirFS(sampleRunDir)); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths, err := Render(dir, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, d, paths
+}
+
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -88,7 +110,7 @@ func readFile(t *testing.T, path string) []byte {
 
 func TestGoldenMarkdownAndHgrm(t *testing.T) {
 	t.Logf("seed %d", goldenSeed)
-	dir, d, paths := renderSynth(t, defaultSynth(goldenSeed))
+	dir, d, paths := renderSample(t)
 	// The scenario YAML in "Reproduce" lists every Scenario field, so it changes whenever the
 	// schema grows; it is checked by TestReproduceRoundTrips instead of the golden file.
 	md := strings.Replace(string(readFile(t, paths.Markdown)), d.Reproduce(), "(see TestReproduceRoundTrips)\n", 1)
@@ -131,7 +153,7 @@ func TestReproduceRoundTrips(t *testing.T) {
 // TestHTMLStructure checks what does not depend on font metrics: the sections, one figure per
 // expected plot, and that nothing is loaded from outside the file.
 func TestHTMLStructure(t *testing.T) {
-	_, _, paths := renderSynth(t, defaultSynth(goldenSeed))
+	_, _, paths := renderSample(t)
 	html := string(readFile(t, paths.HTML))
 	for _, id := range []string{"problems", "results", "spectrum", "sweep", "timeline", "skipped", "machine", "reproduce"} {
 		if !strings.Contains(html, `id="`+id+`"`) {
@@ -211,10 +233,10 @@ func TestSampleRun(t *testing.T) {
 		if err := os.MkdirAll(sampleRunDir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		writeSynthRun(t, sampleRunDir, defaultSynth(goldenSeed))
+		writeSynthRun(t, sampleRunDir, sampleSynth())
 	}
 	fresh := t.TempDir()
-	writeSynthRun(t, fresh, defaultSynth(goldenSeed))
+	writeSynthRun(t, fresh, sampleSynth())
 	entries, err := os.ReadDir(fresh)
 	if err != nil {
 		t.Fatal(err)
@@ -355,10 +377,16 @@ func TestMarkdownEscapesFreeText(t *testing.T) {
 
 func TestFormatters(t *testing.T) {
 	tests := []struct{ got, want string }{
-		{fmtLatency(999), "999 ns"},
-		{fmtLatency(1500), "1.5 µs"},
-		{fmtLatency(2_345_678), "2.35 ms"},
-		{fmtLatency(3_000_000_000), "3.00 s"},
+		{fmtLatency(999), "<1µs"},
+		{fmtLatency(1500), "1.5µs"},
+		{fmtLatency(2_345_678), "2.35ms"},
+		{fmtLatency(3_000_000_000), "3s"},
+		{latencyLabel(1), "1µs"},
+		{latencyLabel(20), "20µs"},
+		{latencyLabel(5e5), "500ms"},
+		{floorLabel(true, minLatencyUs), "≤1µs"},
+		{floorLabel(false, minLatencyUs), ""},
+		{countLabel(20e3), "20k"},
 		{fmtOps(0), "0"},
 		{fmtOps(1234567.4), "1,234,567"},
 		{fmtOps(-1000), "-1,000"},

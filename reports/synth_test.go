@@ -24,6 +24,10 @@ type synthOptions struct {
 	Rate      float64 // > 0: open loop at this rate per worker
 	Repeat    int
 	Intervals int
+	// IntervalMs is the length of one hlog interval (the harness uses 100 ms for short cells).
+	IntervalMs int64
+	// Stalls maps "backend/workers" to the first of two intervals in which no op completes.
+	Stalls map[string]int
 	// Skipped maps a backend to the reason it did not run.
 	Skipped map[string]string
 	// Failed maps "backend/workers" to the reason the cell failed.
@@ -43,6 +47,16 @@ func defaultSynth(seed uint64) synthOptions {
 		Failed:     map[string]string{"redis/64": "worker 17 exited: signal: killed"},
 		Violations: map[string]int64{},
 	}
+}
+
+// sampleSynth shapes the committed sample run (testdata/run): the default run with the
+// harness's 100 ms intervals over a 1.5 s window, and one stall, so throughput over time has
+// something to show.
+func sampleSynth() synthOptions {
+	o := defaultSynth(goldenSeed)
+	o.Intervals, o.IntervalMs = 15, 100
+	o.Stalls = map[string]int{"wwly/64": 6}
+	return o
 }
 
 // synthModel is a made-up but plausible cost model per backend: median acquire latency
@@ -77,7 +91,7 @@ func writeSynthRun(t testing.TB, dir string, o synthOptions) {
 		Commit:   "0123456789abcdef0123456789abcdef01234567",
 		Config: loadgen.Scenario{
 			Name: "synthetic", Backends: o.Backends, Workers: o.Workers, Locks: []int{1},
-			Hold: 0, Duration: loadgen.Duration(time.Duration(o.Intervals) * time.Second),
+			Hold: 0, Duration: loadgen.Duration(o.window()),
 			Warmup: loadgen.Duration(time.Second), Repeat: o.Repeat,
 		},
 	}
@@ -121,10 +135,14 @@ func synthCell(t testing.TB, dir string, rng *rand.Rand, o synthOptions, b strin
 	}
 	key := fmt.Sprintf("%s/%d", b, w)
 	c.Hlog = fmt.Sprintf("%s-w%d-l%d-r%d.hlog", b, w, nl, r)
-	h := writeSynthHlog(t, filepath.Join(dir, c.Hlog), rng, b, w, o.Intervals, started)
-	c.DurationNs = int64(o.Intervals) * int64(time.Second)
+	stall, ok := o.Stalls[key]
+	if !ok {
+		stall = -10
+	}
+	h := writeSynthHlog(t, filepath.Join(dir, c.Hlog), rng, b, w, o, stall, started)
+	c.DurationNs = int64(o.window())
 	c.Ops = h.TotalCount()
-	c.OpsPerSec = float64(c.Ops) / float64(o.Intervals)
+	c.OpsPerSec = float64(c.Ops) / o.window().Seconds()
 	c.Latency = loadgen.Percentiles{
 		P50: h.ValueAtQuantile(50), P90: h.ValueAtQuantile(90), P99: h.ValueAtQuantile(99),
 		P999: h.ValueAtQuantile(99.9), Max: h.Max(),
@@ -143,10 +161,23 @@ func synthCell(t testing.TB, dir string, rng *rand.Rand, o synthOptions, b strin
 	return c
 }
 
-// writeSynthHlog writes `intervals` 1 s interval histograms of lognormal latencies and returns
-// them merged. Each interval holds 200 distinct samples, each counted many times, so the counts
-// match a realistic throughput while the file stays small.
-func writeSynthHlog(t testing.TB, path string, rng *rand.Rand, backend string, workers, intervals int, started time.Time) *hdrhistogram.Histogram {
+// window is the measured window of every synthetic cell.
+func (o synthOptions) window() time.Duration {
+	return time.Duration(int64(o.Intervals)*o.intervalMs()) * time.Millisecond
+}
+
+func (o synthOptions) intervalMs() int64 {
+	if o.IntervalMs <= 0 {
+		return 1000
+	}
+	return o.IntervalMs
+}
+
+// writeSynthHlog writes o.Intervals interval histograms of lognormal latencies and returns
+// them merged; intervals stall and stall+1 are empty (a stall). Each interval holds 50 distinct
+// samples, each counted many times, so the counts match a realistic throughput while the file
+// stays small.
+func writeSynthHlog(t testing.TB, path string, rng *rand.Rand, backend string, workers int, o synthOptions, stall int, started time.Time) *hdrhistogram.Histogram {
 	t.Helper()
 	m := synthModel[backend]
 	median := m.medianNs * (1 + float64(workers-1)/4)
@@ -169,20 +200,25 @@ func writeSynthHlog(t testing.TB, path string, rng *rand.Rand, backend string, w
 			t.Fatal(err)
 		}
 	}
-	all := hdrhistogram.New(1, int64(time.Minute), 3)
-	const samples = 200
-	for i := range intervals {
-		h := hdrhistogram.New(1, int64(time.Minute), 3)
-		perSample := max(int64(ops*(0.9+0.2*rng.Float64())/samples), 1)
-		for range samples {
+	all := loadgen.NewHistogram()
+	const samples = 50
+	ivMs := o.intervalMs()
+	for i := range o.Intervals {
+		h := loadgen.NewHistogram() // the harness's geometry: 1 µs to 60 s, 3 digits
+		perSample := max(int64(ops*float64(ivMs)/1000*(0.9+0.2*rng.Float64())/samples), 1)
+		n := samples
+		if i == stall || i == stall+1 {
+			n = 0
+		}
+		for range n {
 			v := int64(median * math.Exp(0.7*rng.NormFloat64()))
 			if err := h.RecordValues(max(v, 1), perSample); err != nil {
 				t.Fatal(err)
 			}
 		}
 		h.SetTag(backend)
-		h.SetStartTimeMs(baseMs + int64(i)*1000)
-		h.SetEndTimeMs(baseMs + int64(i+1)*1000)
+		h.SetStartTimeMs(baseMs + int64(i)*ivMs)
+		h.SetEndTimeMs(baseMs + int64(i+1)*ivMs)
 		if err := lw.OutputIntervalHistogram(h); err != nil {
 			t.Fatal(err)
 		}

@@ -26,7 +26,14 @@ type tableRow struct {
 	Strong map[int]bool
 	// Alert marks a row that must stand out (failed cell, violated exclusion).
 	Alert bool
+	// Span, when > 0, says the row's second cell spans the rest of the row (a failed cell's
+	// reason); the others are empty. HTML merges them; markdown, which cannot, leaves them blank.
+	Span bool
 }
+
+// maxReasonInTable bounds a failure reason inside a table row: a server's whole start-up log
+// must not stretch a column to the height of the page. The PROBLEMS list has it in full.
+const maxReasonInTable = 160
 
 var groupHeader = []string{
 	"backend", "ops/s", "p50", "p90", "p99", "p99.9", "max", "Jain", "violations", "errors",
@@ -62,11 +69,11 @@ func groupTable(g Group, withRepeat bool) table {
 			continue
 		}
 		if c.Failed != "" {
-			row := []string{c.label(withRepeat), "FAILED: " + oneLine(c.Failed)}
+			row := []string{c.label(withRepeat), "FAILED: " + shorten(oneLine(c.Failed), maxReasonInTable)}
 			for len(row) < len(groupHeader) {
 				row = append(row, "")
 			}
-			t.Rows = append(t.Rows, tableRow{Cells: row, Alert: true, Strong: map[int]bool{1: true}})
+			t.Rows = append(t.Rows, tableRow{Cells: row, Alert: true, Strong: map[int]bool{1: true}, Span: true})
 			continue
 		}
 		p := latencyOf(c)
@@ -255,6 +262,15 @@ func (d *Data) hgrmFiles() [][2]string {
 		}
 	}
 	return out
+}
+
+// shorten cuts s to at most n runes, ending with "… (see PROBLEMS)" when it cut.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "… (see PROBLEMS)"
 }
 
 // oneLine keeps free text (error messages) on one line, so it cannot break a table row.

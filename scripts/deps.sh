@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the peer servers the harness and the tests drive — Debian's redis-server and
-# etcd-server — when they are missing.
+# etcd-server — and the headless chromium the report's browser test uses, when they are missing.
 #
 # Idempotent: present binaries are left alone and nothing is fetched. It runs `apt-get update`
 # at most once, and only when something must be installed. It never fails its caller: when it
@@ -26,6 +26,15 @@ for pkg in python3 python3-setuptools python3-pip python3-pytest python3-redis p
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # --- Python client: END ---
+# --- Chromium (added for the report's browser test) ---------------------------------------------
+# reports' TestReportInBrowser loads report.html in Debian's headless chromium: no console errors,
+# every plot drawn. Without it that one test is skipped with a clear message, nothing else.
+# Installed with the servers above (one apt-get update); WWLY_NO_CHROMIUM=1 leaves it out.
+if [ "${WWLY_NO_CHROMIUM:-}" != 1 ] && ! command -v chromium >/dev/null 2>&1 &&
+  ! command -v chromium-browser >/dev/null 2>&1; then
+  need+=(chromium)
+fi
+# --- end Chromium --------------------------------------------------------------------------------
 
 report() {
   local v

@@ -61,7 +61,7 @@ func TestBenchScenarioFromFlags(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "file as is", argv: []string{"--scenario", quick}, check: func(t *testing.T, s loadgen.Scenario) {
-			if s.Name != "quick" || !reflect.DeepEqual(s.Workers, []int{1, 8, 64}) || len(s.Backends) != 5 {
+			if s.Name != "quick" || !reflect.DeepEqual(s.Workers, []int{1, 8, 64}) || len(s.Backends) != 8 {
 				t.Fatalf("quick: %+v", s)
 			}
 		}},
