@@ -23,7 +23,8 @@ type shard struct {
 	mutexed bool
 	mu      sync.Mutex
 	timer   *time.Timer
-	armed   int64 // deadline timer is armed for (engine clock); 0 = none
+	armed   int64      // deadline timer is armed for (engine clock); 0 = none
+	waits   grantWaits // arrival times of queued acquires, for Stats (owned like eng)
 }
 
 // msgKind says what a cross-loop message carries.
@@ -97,6 +98,7 @@ type loop struct {
 	pendingClose []engine.SessionID            // sessions closed while the loop was busy
 	frame        wire.Frame                    // decode target, reused
 	batch        []*message                    // drain scratch
+	st           loopStats                     // counters, read through Server.Stats
 }
 
 func newLoop(s *Server, idx int) *loop {
