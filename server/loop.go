@@ -183,6 +183,7 @@ func (l *loop) handleMessage(m *message, now int64) {
 		}
 		sh.armed = 0
 		sh.eng.Tick(now)
+		l.noteEngine(sh, 0, 0, 0, now)
 		l.afterEngine(sh, now)
 		if sh.mutexed {
 			sh.mu.Unlock()
@@ -280,6 +281,7 @@ func (l *loop) exec(sh *shard, r *request, now int64) {
 		l.statusShard(sh, r, now)
 		return
 	}
+	l.noteEngine(sh, r.kind, r.sid, r.req, now)
 	l.afterEngine(sh, now)
 }
 
@@ -325,6 +327,7 @@ func (l *loop) sweep(now int64) {
 		if !s.closing && now-s.lastSeen > limit {
 			l.srv.log.Info("closing silent connection", "remote", s.remote, "session", uint64(s.sid), "silent", time.Duration(now-s.lastSeen))
 			s.closing = true
+			l.noteCut(cutHeartbeat)
 			_ = s.c.Close()
 		}
 	}
