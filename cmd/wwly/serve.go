@@ -29,6 +29,7 @@ type serveOptions struct {
 	authTokenFile string
 	logLevel      string
 	shutdownWait  time.Duration
+	ops           serveOps // --tls-*, --metrics-addr (opsflags.go)
 }
 
 func newServeCmd() *cobra.Command {
@@ -66,6 +67,7 @@ On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.
 	f.StringVar(&opts.authTokenFile, "auth-token-file", "", "file holding the shared auth token (default $WWLY_AUTH_TOKEN; none = no auth)")
 	f.StringVar(&opts.logLevel, "log-level", opts.logLevel, "debug, info, warn or error")
 	f.DurationVar(&opts.shutdownWait, "shutdown-timeout", opts.shutdownWait, "how long SIGTERM waits for clients to be told and closed")
+	opts.ops.register(f)
 	return cmd
 }
 
@@ -109,6 +111,9 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 	if cfg.AuthToken, err = o.authToken(); err != nil {
 		return &exitError{serveExitConfig, err}
 	}
+	if err := o.ops.load(); err != nil {
+		return &exitError{serveExitConfig, err}
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		return &exitError{serveExitConfig, err}
@@ -116,6 +121,12 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 	if err := srv.Start(); err != nil {
 		return &exitError{serveExitStart, err}
 	}
+	ops, err := o.ops.start(srv, log)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return &exitError{serveExitStart, err}
+	}
+	defer ops.close() // after Shutdown: TLS clients are told through their relays
 	<-ctx.Done()
 	log.Info("shutting down", "reason", context.Cause(ctx))
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownWait)
