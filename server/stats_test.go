@@ -1,3 +1,5 @@
+//go:build !wwly_nostats
+
 package server
 
 import (
