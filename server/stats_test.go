@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
 )
 
@@ -173,5 +174,58 @@ func TestHistBuckets(t *testing.T) {
 	if snap.Count != 3 || snap.Bounds[0] != 1024 || snap.Cumulative[0] != 1 || snap.Cumulative[1] != 2 ||
 		snap.Cumulative[len(snap.Cumulative)-1] != 2 {
 		t.Fatalf("snapshot %+v", snap)
+	}
+}
+
+// BenchmarkNoteEngine measures what counting adds to the engine work of the hot path, without
+// sockets (whose noise on a shared box is far larger than the counters): "uncontended" is one
+// session's acquire+release pair; "handoff" is two sessions passing one lock back and forth,
+// so every acquire queues and every release grants (the grant-wait map's path).
+func BenchmarkNoteEngine(b *testing.B) {
+	name := []byte("bench")
+	for _, workload := range []string{"uncontended", "handoff"} {
+		for _, count := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/count=%v", workload, count), func(b *testing.B) {
+				e, err := engine.New(engine.DefaultConfig())
+				if err != nil {
+					b.Fatal(err)
+				}
+				sh := &shard{eng: e}
+				l := &loop{}
+				note := func(kind reqKind, sid engine.SessionID, req uint64, now int64) {
+					if count {
+						l.noteEngine(sh, kind, sid, req, now)
+					}
+					e.ClearEvents()
+				}
+				b.ReportAllocs()
+				if workload == "uncontended" {
+					for i := range b.N {
+						now := int64(i)
+						e.Acquire(now, 1, uint64(i), name, -1, 0)
+						tok := e.Events()[0].Token
+						note(rAcquire, 1, uint64(i), now)
+						e.Release(now, 1, uint64(i), name, tok)
+						note(rRelease, 1, uint64(i), now)
+					}
+					return
+				}
+				e.Acquire(0, 1, 0, name, -1, 0)
+				tok := e.Events()[0].Token
+				note(rAcquire, 1, 0, 0)
+				holder := engine.SessionID(1)
+				b.ResetTimer()
+				for i := range b.N {
+					now := int64(i + 1)
+					next := 3 - holder
+					e.Acquire(now, next, uint64(i+1), name, -1, 0) // queues
+					note(rAcquire, next, uint64(i+1), now)
+					e.Release(now, holder, uint64(i), name, tok) // grants next
+					tok = e.Events()[1].Token
+					note(rRelease, holder, uint64(i), now)
+					holder = next
+				}
+			})
+		}
 	}
 }
