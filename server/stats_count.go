@@ -19,8 +19,9 @@ import (
 func (l *loop) noteEngine(sh *shard, kind reqKind, sid engine.SessionID, req uint64, now int64) {
 	st := &l.st
 	answered := false // the request itself got its reply in this call
-	for i := range sh.eng.Events() {
-		ev := &sh.eng.Events()[i]
+	evs := sh.eng.Events()
+	for i := range evs {
+		ev := &evs[i]
 		own := kind != 0 && ev.Session == sid && ev.Req == req
 		switch ev.Kind {
 		case engine.Granted:
