@@ -34,19 +34,27 @@ var ErrTLS = errors.New("server: tls")
 type TLSFiles struct {
 	Cert, Key string // the server's certificate chain and private key
 	ClientCA  string // optional: require client certificates signed by these CAs (mTLS)
+	// Logger reports certificate reloads (nil: slog.Default()). A rotated Cert/Key pair is picked
+	// up by new connections within 10 s; the client CA is read once.
+	Logger *slog.Logger
 }
 
 // LoadTLSConfig builds a server tls.Config from files: TLS 1.3 only; with ClientCA set, a client
-// must present a certificate that verifies against it (tls.RequireAndVerifyClientCert).
+// must present a certificate that verifies against it (tls.RequireAndVerifyClientCert). The
+// certificate is served through GetCertificate, which reloads a rotated pair (certReloader).
 func LoadTLSConfig(f TLSFiles) (*tls.Config, error) {
 	if f.Cert == "" || f.Key == "" {
 		return nil, fmt.Errorf("%w: both a certificate and a key file are needed", ErrTLS)
 	}
-	cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: load key pair %s, %s: %w", ErrTLS, f.Cert, f.Key, err)
+	log := f.Logger
+	if log == nil {
+		log = slog.Default()
 	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}}
+	certs, err := newCertReloader(f.Cert, f.Key, log)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: certs.get}
 	if f.ClientCA != "" {
 		pem, err := os.ReadFile(f.ClientCA)
 		if err != nil {
