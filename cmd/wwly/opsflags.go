@@ -39,8 +39,9 @@ func (o *serveOps) register(f *pflag.FlagSet) {
 	f.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics, /healthz and /debug/pprof on this host:port (empty = off; pprof exposes internals: keep it on loopback or a private network)")
 }
 
-// load checks the flags and reads the TLS files, before the server starts.
-func (o *serveOps) load() error {
+// load checks the flags and reads the TLS files, before the server starts; log reports
+// certificate reloads later.
+func (o *serveOps) load(log *slog.Logger) error {
 	tlsFiles := o.tlsCert != "" || o.tlsKey != "" || o.tlsClientCA != ""
 	switch {
 	case o.tlsAddr == "" && tlsFiles:
@@ -50,7 +51,7 @@ func (o *serveOps) load() error {
 	case o.tlsAddr == "":
 		return nil
 	}
-	cfg, err := server.LoadTLSConfig(server.TLSFiles{Cert: o.tlsCert, Key: o.tlsKey, ClientCA: o.tlsClientCA})
+	cfg, err := server.LoadTLSConfig(server.TLSFiles{Cert: o.tlsCert, Key: o.tlsKey, ClientCA: o.tlsClientCA, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -82,7 +83,7 @@ func TestServeOpsLoad(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.ops.load()
+			err := tc.ops.load(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("load() = %v, want error %v", err, tc.wantErr)
 			}

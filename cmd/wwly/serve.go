@@ -111,7 +111,7 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 	if cfg.AuthToken, err = o.authToken(); err != nil {
 		return &exitError{serveExitConfig, err}
 	}
-	if err := o.ops.load(); err != nil {
+	if err := o.ops.load(log); err != nil {
 		return &exitError{serveExitConfig, err}
 	}
 	srv, err := server.New(cfg)
