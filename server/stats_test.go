@@ -4,7 +4,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -227,5 +229,35 @@ func BenchmarkNoteEngine(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestStatsSlowConsumer: a client that never reads is cut, and the cut and its ERROR are counted.
+func TestStatsSlowConsumer(t *testing.T) {
+	s := startServer(t, func(c *Config) { c.MaxOutbound = 64 << 10 })
+	c := dial(t, s)
+	_ = c.c.(interface{ SetReadBuffer(int) error }).SetReadBuffer(4096)
+	c.send(wire.AppendHello(nil, 1, nil, nil))
+	var batch []byte
+	for i := range 1000 {
+		batch = wire.AppendPing(batch, uint64(i+2))
+	}
+	// Write until the server cuts us (not until s.conns is 0: the server may not have counted
+	// this connection yet when the loop starts). A write cut by its deadline may have sent part
+	// of the batch: the next one resumes there, so the stream stays well-formed.
+	pending := batch
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		_ = c.c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err := c.c.Write(pending)
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			break // the server closed us
+		}
+		if pending = pending[n:]; len(pending) == 0 {
+			pending = batch
+		}
+	}
+	waitFor(t, 5*time.Second, func() bool { return snapshot(t, s).SlowConsumerCuts == 1 }, "slow consumer cut not counted")
+	if st := snapshot(t, s); st.Errors[wire.CodeSlowConsumer] != 1 || st.Connections != 0 {
+		t.Fatalf("SLOW_CONSUMER errors %d, connections %d; want 1 and 0", st.Errors[wire.CodeSlowConsumer], st.Connections)
 	}
 }
