@@ -309,3 +309,24 @@ func BenchmarkCycleTLS(b *testing.B) {
 		})
 	}
 }
+
+// A TLS listener beside the plaintext one; with ClientCA, clients need a certificate (mTLS).
+func ExampleServer_ServeTLS() {
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:1977" // plaintext on loopback only: from the network, TLS is the way in
+	srv, err := New(cfg)
+	if err != nil || srv.Start() != nil {
+		return
+	}
+	tcfg, err := LoadTLSConfig(TLSFiles{Cert: "server.pem", Key: "server-key.pem", ClientCA: "clients-ca.pem"})
+	if err != nil {
+		return
+	}
+	tl, err := srv.ServeTLS("0.0.0.0:1978", tcfg)
+	if err != nil {
+		return
+	}
+	// ... at the end: Shutdown first, so TLS clients are told through their relays.
+	_ = srv.Shutdown(context.Background())
+	_ = tl.Close(context.Background())
+}
