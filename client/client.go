@@ -18,6 +18,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"runtime"
@@ -37,6 +38,7 @@ type options struct {
 	dialTimeout time.Duration
 	ioMode      IOMode
 	limits      wire.Limits
+	tls         *tls.Config // nil: plaintext (see WithTLS)
 }
 
 // Option configures Dial.
@@ -125,7 +127,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		ctx, cancel = context.WithTimeout(ctx, o.dialTimeout)
 		defer cancel()
 	}
-	t, err := dialTransport(ctx, addr, o.ioMode)
+	t, err := dialWith(ctx, addr, &o)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w: %w", addr, ErrClosed, err)
 	}

@@ -63,8 +63,10 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if s.closing.Load() {
 		return wire.AppendError(nil, 0, wire.CodeShutdown, "server shutting down"), gnet.Close
 	}
+	l.noteAccept()
 	if n := s.conns.Add(1); n > int64(s.maxConns) {
 		s.conns.Add(-1)
+		l.noteError(wire.CodeTooManyConns)
 		s.log.Warn("connection refused: max-conns reached", "remote", c.RemoteAddr(), "max_conns", s.maxConns)
 		return wire.AppendError(nil, 0, wire.CodeTooManyConns, fmt.Sprintf("server has %d connections", s.maxConns)), gnet.Close
 	}
@@ -99,6 +101,7 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	delete(l.sessions, sess.sid)
+	l.noteSessionClosed()
 	// Release the session's locks now: the next waiter is granted in this same loop turn.
 	l.pendingClose = append(l.pendingClose, sess.sid)
 	if l.depth == 0 {
@@ -160,6 +163,7 @@ func (l *loop) read(sess *session) {
 			}
 			if n > 0 && errors.Is(err, wire.ErrNameLength) && sess.sid != 0 && isRequest(f.Type) {
 				off += n
+				l.noteError(wire.CodeNameLength)
 				l.reply(sess, wire.AppendError(sess.out, f.Req, wire.CodeNameLength, err.Error()))
 				continue
 			}
@@ -221,6 +225,7 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 		return
 	}
 	if sess.outstanding >= srv.cfg.MaxOutstanding {
+		l.noteError(wire.CodeTooManyRequests)
 		l.reply(sess, wire.AppendError(sess.out, f.Req, wire.CodeTooManyRequests,
 			fmt.Sprintf("%d requests outstanding", sess.outstanding)))
 		return
@@ -234,6 +239,7 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 		if len(srv.shards) > 1 {
 			if _, dup := sess.pendingAcq[f.Req]; dup {
 				sess.outstanding--
+				l.noteError(wire.CodeDuplicate)
 				l.reply(sess, wire.AppendError(sess.out, f.Req, wire.CodeDuplicate, engine.ErrDuplicate.Error()))
 				return
 			}
@@ -318,6 +324,7 @@ func (l *loop) closeWith(sess *session, code wire.Code, msg string) {
 	if sess.closing || sess.closed {
 		return
 	}
+	l.noteError(code)
 	sess.out = wire.AppendError(sess.out, 0, code, msg)
 	sess.frames++
 	l.flush(sess)

@@ -39,6 +39,7 @@ type loop struct {
 	unauthQ      []*session                    // the same, oldest first (plus stale entries; see popUnauth)
 	frame        wire.Frame                    // decode target, reused
 	batch        []*message                    // drain scratch
+	st           loopStats                     // counters, read through Server.Stats
 }
 
 func newLoop(s *Server, idx int) *loop {
@@ -101,6 +102,7 @@ func (l *loop) sweep(now int64) {
 			}
 			l.srv.log.Info("closing silent connection", "remote", s.remote, "session", uint64(s.sid), "reason", why)
 			s.closing = true
+			l.noteCut(cutHeartbeat)
 			_ = s.c.Close()
 		}
 	}

@@ -125,6 +125,8 @@ func (l *loop) flush(sess *session) {
 		l.srv.log.Warn("slow consumer, closing connection", "remote", sess.remote, "session", uint64(sess.sid),
 			"queued_bytes", queued, "pending_bytes", len(sess.out), "max_outbound", l.srv.cfg.MaxOutbound)
 		sess.out, sess.frames = sess.out[:0], 0
+		l.noteCut(cutSlowConsumer)
+		l.noteError(wire.CodeSlowConsumer)
 		// Best effort: the client is not reading, so this may never arrive.
 		sess.out = wire.AppendError(sess.out, 0, wire.CodeSlowConsumer, fmt.Sprintf("over %d bytes unread", l.srv.cfg.MaxOutbound))
 		_, _ = c.Write(sess.out)

@@ -20,7 +20,8 @@ type shard struct {
 	owner  *loop // runs Tick when timer fires
 	access shardAccess
 	timer  *time.Timer
-	armed  int64 // deadline timer is armed for (engine clock); 0 = none
+	armed  int64      // deadline timer is armed for (engine clock); 0 = none
+	waits  grantWaits // arrival times of queued acquires, for Stats (owned like eng)
 }
 
 // shardAccess is the seam between the two ways loops share engine shards. A shard's eng and
@@ -158,6 +159,7 @@ func (l *loop) handleMessage(m *message, now int64) {
 		sh.access.lock()
 		sh.armed = 0
 		sh.eng.Tick(now)
+		l.noteEngine(sh, 0, 0, 0, now)
 		l.afterEngine(sh, now)
 		sh.access.unlock()
 	case mSweep:
@@ -228,6 +230,7 @@ func (l *loop) exec(sh *shard, r *request, now int64) {
 		l.statusShard(sh, r, now)
 		return
 	}
+	l.noteEngine(sh, r.kind, r.sid, r.req, now)
 	l.afterEngine(sh, now)
 }
 

@@ -33,11 +33,13 @@ const (
 type connFlags struct {
 	addr      string
 	tokenFile string
+	tls       tlsFlags // --tls, --tls-ca, --tls-cert, --tls-key, --tls-server-name (opsflags.go)
 }
 
 func (f *connFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.addr, "addr", "", "server address (default $WWLY_ADDR, else "+client.DefaultAddr+")")
 	cmd.Flags().StringVar(&f.tokenFile, "auth-token-file", "", "file holding the auth token (default $WWLY_AUTH_TOKEN)")
+	f.tls.register(cmd.Flags())
 }
 
 // resolve applies the environment fallbacks and reads the token file.
@@ -62,6 +64,13 @@ func (f *connFlags) resolve() (addr string, opts []client.Option, err error) {
 	}
 	if token != nil {
 		opts = append(opts, client.WithAuthToken(token))
+	}
+	tlsOpt, err := f.tls.option()
+	if err != nil {
+		return "", nil, &exitError{exitUsage, err}
+	}
+	if tlsOpt != nil {
+		opts = append(opts, tlsOpt)
 	}
 	return addr, opts, nil
 }

@@ -31,6 +31,7 @@ type serveOptions struct {
 	authTokenFile string
 	logLevel      string
 	shutdownWait  time.Duration
+	ops           serveOps // --tls-*, --metrics-addr (opsflags.go)
 }
 
 func newServeCmd() *cobra.Command {
@@ -71,6 +72,7 @@ On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.
 	f.StringVar(&opts.authTokenFile, "auth-token-file", "", "file holding the shared auth token (default $WWLY_AUTH_TOKEN; none = no auth)")
 	f.StringVar(&opts.logLevel, "log-level", opts.logLevel, "debug, info, warn or error")
 	f.DurationVar(&opts.shutdownWait, "shutdown-timeout", opts.shutdownWait, "how long SIGTERM waits for clients to be told and closed")
+	opts.ops.register(f)
 	return cmd
 }
 
@@ -120,6 +122,9 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 		}
 		log.Info("data dir not given, using the default", "data_dir", cfg.DataDir)
 	}
+	if err := o.ops.load(log); err != nil {
+		return &exitError{serveExitConfig, err}
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		return &exitError{serveExitConfig, err}
@@ -127,6 +132,12 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 	if err := srv.Start(); err != nil {
 		return &exitError{serveExitStart, err}
 	}
+	ops, err := o.ops.start(srv, log)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		return &exitError{serveExitStart, err}
+	}
+	defer ops.close() // after Shutdown: TLS clients are told through their relays
 	<-ctx.Done()
 	log.Info("shutting down", "reason", context.Cause(ctx))
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownWait)
