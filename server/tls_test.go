@@ -314,7 +314,7 @@ func BenchmarkCycleTLS(b *testing.B) {
 // A TLS listener beside the plaintext one; with ClientCA, clients need a certificate (mTLS).
 func ExampleServer_ServeTLS() {
 	cfg := DefaultConfig()
-	cfg.Addr = "127.0.0.1:1977" // plaintext on loopback only: from the network, TLS is the way in
+	cfg.Addr = "127.0.0.1:1977"   // plaintext on loopback only: from the network, TLS is the way in
 	cfg.DataDir = "/var/lib/wwly" // holds the fencing-token epoch
 	srv, err := New(cfg)
 	if err != nil || srv.Start() != nil {
