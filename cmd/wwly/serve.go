@@ -19,8 +19,8 @@ import (
 
 // Exit statuses of `wwly serve`.
 const (
-	serveExitConfig = 64 // EX_USAGE: a flag, the token file or the config is invalid
-	serveExitStart  = 69 // EX_UNAVAILABLE: could not listen or read the data dir
+	serveExitConfig = exitUsage       // EX_USAGE: a flag, the token file or the config is invalid
+	serveExitStart  = exitUnavailable // EX_UNAVAILABLE: could not listen or read the data dir
 )
 
 // serveOptions are the flags of `wwly serve`: the server Config plus what only the command needs.
