@@ -59,6 +59,9 @@ func (f *connFlags) options() ([]client.Option, error) {
 			return nil, exitWith(exitNoInput, fmt.Errorf("auth token file: %w", err))
 		}
 		token = []byte(strings.TrimRight(string(b), "\r\n"))
+		if len(token) == 0 {
+			return nil, exitWith(exitUsage, fmt.Errorf("auth token file %s is empty", f.tokenFile))
+		}
 	case os.Getenv("WWLY_AUTH_TOKEN") != "":
 		token = []byte(os.Getenv("WWLY_AUTH_TOKEN"))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -153,7 +154,7 @@ func (w *waitValue) Set(s string) error {
 func parseWait(s string) (time.Duration, error) {
 	var d time.Duration
 	if secs, err := strconv.ParseFloat(s, 64); err == nil {
-		if secs > float64(1<<62)/float64(time.Second) {
+		if math.IsNaN(secs) || secs > float64(1<<62)/float64(time.Second) {
 			return 0, fmt.Errorf("%q seconds is too long", s)
 		}
 		d = time.Duration(secs * float64(time.Second))
