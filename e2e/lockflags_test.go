@@ -99,6 +99,22 @@ func TestLockCLIFlags(t *testing.T) {
 	}
 }
 
+// TestLockCLIConflictMessage: a conflict says one line, unless -E names the status the caller
+// handles (then it is silent, as flock -E).
+func TestLockCLIConflictMessage(t *testing.T) {
+	srv := &serverProc{}
+	startServerProc(t, srv)
+	holdT(t, srv.addr, "busy")
+	p, stderr := startCaptured(t, wwlyCmd(srv.addr, "lock", "-n", "busy", "--", "true"))
+	if code := p.wait(t, 10*time.Second); code != 75 || stderr.String() != "wwly: lock busy is taken\n" {
+		t.Errorf("-n: exit %d, stderr %q", code, stderr.String())
+	}
+	p, stderr = startCaptured(t, wwlyCmd(srv.addr, "lock", "-n", "-E", "0", "busy", "--", "true"))
+	if code := p.wait(t, 10*time.Second); code != 0 || stderr.String() != "" {
+		t.Errorf("-n -E 0: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
 // TestLockCLIHold: without a command, wwly lock prints the token and holds until SIGTERM or
 // SIGINT, then releases and exits 0.
 func TestLockCLIHold(t *testing.T) {

@@ -25,6 +25,7 @@ type lockOptions struct {
 	timeout      time.Duration // --timeout: the older spelling, 0 means wait forever
 	nonblock     bool
 	conflictCode int
+	conflictSet  bool // -E given: the caller handles the conflict, so it is not reported
 	ttl          time.Duration
 	killWait     time.Duration
 	name         string
@@ -51,8 +52,9 @@ CMD's whole process group gets SIGTERM, then SIGKILL after --kill-after. If wwly
 killed, CMD is killed too (Linux).
 
 Waiting: by default wwly lock waits until the lock is free. -n gives up at once when it is
-taken, -w SECONDS (or a Go duration such as 1m30s; -w 0 is -n) after that long; both exit 75,
-or the status set with -E. --timeout D is the older spelling of -w, where 0 waits forever.
+taken, -w SECONDS (or a Go duration such as 1m30s; -w 0 is -n) after that long; both exit 75
+with one line on stderr, or silently with the status set with -E. --timeout D is the older
+spelling of -w, where 0 waits forever.
 
 Exit status (see 'wwly help exit-codes'): CMD's own (128+N if CMD died of signal N); 64 usage;
 69 server unreachable or silent; 70 unexpected failure; 75 not had in time (-E); 76 lock lost
@@ -99,6 +101,7 @@ func (o *lockOptions) parseArgs(cmd *cobra.Command, args []string) error {
 		return errors.New("missing the command after --")
 	}
 	o.name, o.argv = args[0], nil
+	o.conflictSet = cmd.Flags().Changed("conflict-exit-code")
 	if len(args) > 1 {
 		o.argv = args[1:]
 	}
@@ -263,6 +266,9 @@ func (o *lockOptions) acquire(ctx context.Context, c *client.Client, addr string
 	case errors.Is(err, client.ErrNameLength):
 		return exitWith(exitUsage, fmt.Errorf("lock name %s: the server at %s refuses its length (%d bytes)", displayName(o.name), addr, len(o.name)))
 	case bounded && errors.Is(err, client.ErrTimeout):
+		if o.conflictSet {
+			return exitWith(o.conflictCode, nil)
+		}
 		if bound == 0 {
 			return exitWith(o.conflictCode, fmt.Errorf("lock %s is taken", displayName(o.name)))
 		}
