@@ -246,3 +246,43 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCLIServerRefusals: a server that is up but says no gives one line saying why, with the
+// table's status, and never echoes the token.
+func TestCLIServerRefusals(t *testing.T) {
+	authSrv := &serverProc{auth: "s3cret-token"}
+	startServerProc(t, authSrv)
+	fullSrv := &serverProc{args: []string{"--max-conns", "1"}}
+	startServerProc(t, fullSrv)
+	dialT(t, fullSrv.addr) // takes the only slot
+	tests := []struct {
+		name, addr, token string
+		args              []string
+		want              int
+		line              string
+	}{
+		{"no token", authSrv.addr, "", []string{"status"}, 77,
+			"wwly: the server at ADDR refused the auth token (give it with --auth-token-file or $WWLY_AUTH_TOKEN)\n"},
+		{"wrong token", authSrv.addr, "not-it", []string{"lock", "n", "--", "true"}, 77,
+			"wwly: the server at ADDR refused the auth token (give it with --auth-token-file or $WWLY_AUTH_TOKEN)\n"},
+		{"right token", authSrv.addr, "s3cret-token", []string{"lock", "n", "--", "true"}, 0, ""},
+		{"connection limit", fullSrv.addr, "", []string{"status"}, 69,
+			"wwly: the server at ADDR is at its connection limit (its --max-conns): try again later\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := wwlyCmd(tc.addr, tc.args...)
+			cmd.Env = append(cmd.Env, "WWLY_AUTH_TOKEN="+tc.token)
+			p, stderr := startCaptured(t, cmd)
+			if code := p.wait(t, 10*time.Second); code != tc.want {
+				t.Errorf("exit %d, want %d", code, tc.want)
+			}
+			if got := strings.ReplaceAll(stderr.String(), tc.addr, "ADDR"); got != tc.line {
+				t.Errorf("stderr %q, want %q", got, tc.line)
+			}
+			if strings.Contains(stderr.String()+p.stdout.String(), "s3cret") {
+				t.Error("the token was printed")
+			}
+		})
+	}
+}
