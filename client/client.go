@@ -129,7 +129,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	}
 	t, err := dialWith(ctx, addr, &o)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w: %w", addr, ErrClosed, err)
+		return nil, &dialError{addr: addr, err: err}
 	}
 	c := &Client{
 		t:       t,
@@ -383,7 +383,7 @@ func (c *Client) heartbeat() {
 		case now := <-tick.C:
 			ns := now.UnixNano()
 			if c.hbLimit > 0 && ns-c.lastRecv.Load() > int64(c.hbLimit) {
-				c.fail(fmt.Errorf("%w: no traffic from the server for %v", ErrTimeout, c.hbLimit))
+				c.fail(&silentError{limit: c.hbLimit.String()})
 				return
 			}
 			if ns-c.lastSend.Load() >= int64(c.hbEvery)/2 {

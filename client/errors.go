@@ -27,6 +27,18 @@ var (
 	ErrCancelled = errors.New("wwly: acquire cancelled")
 	// ErrTooManyRequests: the connection has too many outstanding requests.
 	ErrTooManyRequests = errors.New("wwly: too many outstanding requests")
+	// ErrTooManyConns: the server is at its connection limit and refused this connection.
+	ErrTooManyConns = errors.New("wwly: server at its connection limit")
+	// ErrSlowConsumer: the server dropped this connection because its replies piled up unread
+	// past the server's outbound bound (this process did not read fast enough).
+	ErrSlowConsumer = errors.New("wwly: dropped as a slow consumer")
+	// ErrUnreachable: Dial could not connect to the server (refused, no route, unknown host, dial
+	// timeout). It comes with ErrClosed, and the net error that says why.
+	ErrUnreachable = errors.New("wwly: server unreachable")
+	// ErrSilent: the server sent nothing for longer than its heartbeat timeout (it is stopped,
+	// hung, or the network is cut); the connection was given up. It comes with ErrClosed and
+	// ErrTimeout.
+	ErrSilent = errors.New("wwly: server silent")
 	// ErrNameLength: empty or over-long lock name.
 	ErrNameLength = errors.New("wwly: bad lock name length")
 	// ErrShutdown: the server is shutting down.
@@ -36,6 +48,8 @@ var (
 )
 
 // codeError maps a wire code to the catalogue; msg is the server's text, kept for the message.
+// The wire code stays reachable with errors.As(err, &wire.CodeError{}) but is not printed: a
+// person reading the message has no use for the number.
 func codeError(code wire.Code, msg string) error {
 	var base error
 	switch code {
@@ -49,8 +63,12 @@ func codeError(code wire.Code, msg string) error {
 		base = ErrAuth
 	case wire.CodeCancelled:
 		base = ErrCancelled
-	case wire.CodeTooManyRequests, wire.CodeTooManyConns, wire.CodeSlowConsumer:
+	case wire.CodeTooManyRequests:
 		base = ErrTooManyRequests
+	case wire.CodeTooManyConns:
+		base = ErrTooManyConns
+	case wire.CodeSlowConsumer:
+		base = ErrSlowConsumer
 	case wire.CodeNameLength:
 		base = ErrNameLength
 	case wire.CodeShutdown:
@@ -60,8 +78,45 @@ func codeError(code wire.Code, msg string) error {
 	default:
 		base = ErrProtocol
 	}
-	if msg == "" {
-		return fmt.Errorf("%w (code %d)", base, code)
-	}
-	return fmt.Errorf("%w: %s (code %d)", base, msg, code)
+	return &serverError{base: base, code: wire.CodeError{Code: code, Msg: msg}}
 }
+
+// dialError is a failed connect: ErrUnreachable and ErrClosed (what callers test with errors.Is)
+// and the net error that says why, in one line without repeating the program name.
+type dialError struct {
+	addr string
+	err  error
+}
+
+func (e *dialError) Error() string {
+	return fmt.Sprintf("wwly: cannot reach %s: %v", e.addr, e.err)
+}
+
+func (e *dialError) Unwrap() []error { return []error{ErrUnreachable, ErrClosed, e.err} }
+
+// silentError is the heartbeat cut: the server sent nothing for limit.
+type silentError struct {
+	limit string
+}
+
+func (e *silentError) Error() string {
+	return "wwly: server silent: nothing received for " + e.limit
+}
+
+func (e *silentError) Unwrap() []error { return []error{ErrSilent, ErrClosed, ErrTimeout} }
+
+// serverError is an ERROR or LOST from the server: a catalogue sentinel plus the wire code and
+// the server's text.
+type serverError struct {
+	base error
+	code wire.CodeError
+}
+
+func (e *serverError) Error() string {
+	if e.code.Msg == "" {
+		return e.base.Error()
+	}
+	return e.base.Error() + ": " + e.code.Msg
+}
+
+func (e *serverError) Unwrap() []error { return []error{e.base, e.code} }

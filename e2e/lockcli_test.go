@@ -36,7 +36,7 @@ func TestLockCLI(t *testing.T) {
 		}
 	})
 	t.Run("usage", func(t *testing.T) {
-		for _, args := range [][]string{{"lock"}, {"lock", "n"}, {"lock", "n", "true"}, {"lock", "--bogus", "n", "--", "true"}} {
+		for _, args := range [][]string{{"lock"}, {"lock", "n", "--"}, {"lock", "n", "true"}, {"lock", "--bogus", "n", "--", "true"}} {
 			if code := run(t, args...); code != 64 {
 				t.Errorf("%v: exit = %d, want 64", args, code)
 			}

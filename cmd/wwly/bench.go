@@ -21,9 +21,9 @@ import (
 
 // Exit codes of `wwly bench`.
 const (
-	benchExitFailed  = 1 // a cell failed or an exclusive backend violated mutual exclusion
-	benchExitUsage   = 2 // bad flags or scenario
-	benchExitControl = 3 // the none control showed no violation: the checker was not proven
+	benchExitFailed  = exitFailed   // a cell failed or an exclusive backend violated mutual exclusion
+	benchExitUsage   = exitUsage    // bad flags or scenario
+	benchExitControl = exitUnproven // the none control showed no violation: the checker was not proven
 )
 
 // benchOptions is `wwly bench`'s parsed command line.
@@ -60,8 +60,8 @@ func newBenchCmd() *cobra.Command {
 cell with W worker OS processes started at one instant. It writes run.json and one HdrHistogram
 interval log per cell to --out (default results/<run-id>/, and results/latest points there),
 and prints a summary table. Every run checks mutual exclusion in shared memory; it exits non-zero
-when a lock backend violated it or a cell failed (exit 1), and when the none control (no lock)
-was not caught violating it (exit 3); bad flags or scenario exit 2.`,
+when a lock backend violated it or a cell failed (exit 2), and when the none control (no lock)
+was not caught violating it (exit 3); bad flags or scenario exit 64 ('wwly help exit-codes').`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.changed = func(n string) bool { return cmd.Flags().Changed(n) }

@@ -40,19 +40,19 @@ DIR defaults to ` + defaultReportDir + `.`,
 }
 
 // reportRun loads and renders one run directory and prints the paths it wrote. A directory
-// without a readable run.json exits with status 2, so scripts can tell "nothing to report"
-// from a rendering failure (status 1).
+// without a readable run.json exits with status 66 (noinput), so scripts can tell "nothing to
+// report" from a rendering failure (status 2, failed).
 func reportRun(opts reportOptions) error {
 	data, err := reports.Load(opts.Dir)
 	if err != nil {
 		if errors.Is(err, reports.ErrNoRun) || errors.Is(err, reports.ErrBadRun) {
-			return &exitError{code: 2, err: fmt.Errorf("report: %w", err)}
+			return &exitError{code: exitNoInput, err: fmt.Errorf("report: %w", err)}
 		}
-		return fmt.Errorf("report: %w", err)
+		return &exitError{code: exitFailed, err: fmt.Errorf("report: %w", err)}
 	}
 	paths, err := reports.Render(opts.Dir, data)
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		return &exitError{code: exitFailed, err: fmt.Errorf("report: %w", err)}
 	}
 	fmt.Fprintln(opts.Out, paths.Markdown)
 	fmt.Fprintln(opts.Out, paths.HTML)

@@ -21,8 +21,8 @@ import (
 
 // Exit statuses of `wwly serve`.
 const (
-	serveExitConfig = 64 // EX_USAGE: a flag, the token file or the config is invalid
-	serveExitStart  = 69 // EX_UNAVAILABLE: could not listen or read the data dir
+	serveExitConfig = exitUsage       // EX_USAGE: a flag, the token file or the config is invalid
+	serveExitStart  = exitUnavailable // EX_UNAVAILABLE: could not listen or read the data dir
 )
 
 // serveOptions are the flags of `wwly serve`: the server Config plus what only the command needs.
@@ -122,6 +122,14 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 		}
 		log.Info("data dir not given, using the default", "data_dir", cfg.DataDir)
 	}
+	// Version and settings before anything else happens, so every log names the build and the tunables it ran with (the
+	// auth token is never among them).
+	log.Info("wwly serve", "version", versionString(), "addr", cfg.Addr, "loops", cfg.Loops,
+		"data_dir", cfg.DataDir, "unsafe_tokens", cfg.UnsafeTokens, "max_conns", cfg.MaxConns,
+		"max_unauth_conns", cfg.MaxUnauthConns, "hello_timeout", cfg.HelloTimeout,
+		"heartbeat_interval", cfg.HeartbeatInterval, "heartbeat_timeout", cfg.HeartbeatTimeout,
+		"max_waiters", cfg.MaxWaiters, "max_outstanding", cfg.MaxOutstanding, "max_outbound", cfg.MaxOutbound,
+		"flush_batch", cfg.FlushBatch, "flush_interval", cfg.FlushInterval, "auth", cfg.AuthToken != nil)
 	if err := o.ops.load(log); err != nil {
 		return &exitError{serveExitConfig, err}
 	}

@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 )
@@ -23,14 +28,26 @@ type statusOptions struct {
 func newStatusCmd() *cobra.Command {
 	o := &statusOptions{out: os.Stdout}
 	cmd := &cobra.Command{
-		Use:   "status [--addr A] [--json] [NAME...]",
+		Use:   "status [flags] [NAME...]",
 		Short: "Show who holds the named locks (all live locks by default)",
 		Long: `Show the holder session, fencing token, queue length, oldest wait and lease left of the
 named locks, or of every live lock (up to a server bound) when no name is given. Locks that
 nobody holds or waits for are not listed.
 
-Exit status: 0 ok, 64 usage error, 69 server unreachable, 77 auth token refused.`,
+Names are bytes. In the table, a name that is not printable UTF-8 (control characters such as
+ESC or newline, invalid UTF-8), or that starts with a double quote, is shown Go-quoted
+("a\x1b[31mb"), so no name can forge rows or colours on the terminal. In --json output "name"
+is a JSON string; when the name is not valid UTF-8 its invalid bytes read as U+FFFD there, and
+"name_b64" carries the exact bytes (standard base64), present only then.
+
+Exit status (see 'wwly help exit-codes'): 0 ok, 64 usage (also an empty or over-long NAME),
+69 server unreachable or silent, 77 auth token refused.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, n := range args {
+				if err := checkLockName(n); err != nil {
+					return usageError(cmd, err)
+				}
+			}
 			o.names = args
 			return runStatus(cmd.Context(), o)
 		},
@@ -44,7 +61,10 @@ Exit status: 0 ok, 64 usage error, 69 server unreachable, 77 auth token refused.
 
 // statusJSON is one lock in --json output; durations are in nanoseconds.
 type statusJSON struct {
-	Name         string `json:"name"`
+	Name string `json:"name"`
+	// NameB64 is the name's exact bytes, only when they are not valid UTF-8 (Name then has
+	// U+FFFD in place of the invalid bytes).
+	NameB64      string `json:"name_b64,omitempty"`
 	Holder       uint64 `json:"holder"`
 	Token        uint64 `json:"token"`
 	Waiters      int    `json:"waiters"`
@@ -58,14 +78,17 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	c, err := dialExit(ctx, &o.conn, "wwly status")
+	c, addr, err := dialExit(ctx, &o.conn, "wwly status")
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	locks, err := c.Status(ctx, o.names...)
 	if err != nil {
-		return &exitError{exitUnavailable, err}
+		if cerr := c.Err(); cerr != nil {
+			return connFailure(addr, cerr)
+		}
+		return connFailure(addr, err)
 	}
 	if o.json {
 		out := make([]statusJSON, len(locks))
@@ -73,6 +96,9 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 			out[i] = statusJSON{
 				Name: l.Name, Holder: l.Holder, Token: l.Token, Waiters: l.Waiters,
 				OldestWaitNS: int64(l.OldestWait), LeaseLeftNS: int64(l.LeaseLeft),
+			}
+			if !utf8.ValidString(l.Name) {
+				out[i].NameB64 = base64.StdEncoding.EncodeToString([]byte(l.Name))
 			}
 		}
 		enc := json.NewEncoder(o.out)
@@ -89,8 +115,23 @@ func runStatus(ctx context.Context, o *statusOptions) error {
 		if l.LeaseLeft > 0 {
 			lease = l.LeaseLeft.Round(time.Millisecond).String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", l.Name, holder, l.Token, l.Waiters,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", displayName(l.Name), holder, l.Token, l.Waiters,
 			l.OldestWait.Round(time.Microsecond), lease)
 	}
 	return tw.Flush()
+}
+
+// displayName is a lock name safe to print on a terminal: as is when it is valid UTF-8 made of
+// printable characters (ASCII space included, tab not: it would shift table columns), Go-quoted
+// otherwise. A name starting with '"' is quoted too, so a quoted form is never ambiguous.
+func displayName(name string) string {
+	if name == "" || strings.HasPrefix(name, `"`) || !utf8.ValidString(name) {
+		return strconv.Quote(name)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(name)
+		}
+	}
+	return name
 }

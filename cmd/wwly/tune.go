@@ -58,7 +58,7 @@ the others are still reported).`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if err := tuneRun(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitError{code: exitFailed, err: err}
 			}
 			return nil
 		},

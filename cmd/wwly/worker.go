@@ -20,7 +20,7 @@ func newWorkerCmd() *cobra.Command {
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := loadgen.RunWorker(cmd.Context(), os.Stdin, os.Stdout, bench.Lookup); err != nil {
-				return &exitError{code: 1, err: err}
+				return &exitError{code: exitFailed, err: err}
 			}
 			return nil
 		},
