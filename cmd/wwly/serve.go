@@ -122,8 +122,8 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 		}
 		log.Info("data dir not given, using the default", "data_dir", cfg.DataDir)
 	}
-	// Version and settings before anything else happens, so every log names the build and the tunables it ran with (the
-	// auth token is never among them).
+	// Version and settings before anything else happens, so every log names the build and the
+	// tunables it ran with (the auth token is never among them).
 	log.Info("wwly serve", "version", versionString(), "addr", cfg.Addr, "loops", cfg.Loops,
 		"data_dir", cfg.DataDir, "unsafe_tokens", cfg.UnsafeTokens, "max_conns", cfg.MaxConns,
 		"max_unauth_conns", cfg.MaxUnauthConns, "hello_timeout", cfg.HelloTimeout,
