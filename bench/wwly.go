@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/wwly/wwly/client"
@@ -49,7 +50,8 @@ func (wwlyBackend) Start(ctx context.Context, opts StartOptions) (Instance, erro
 			once.Do(func() { addrc <- a })
 		}
 	}
-	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, opts.ServerArgs...)
+	// Port 0 has no default data dir: the epoch lives in the instance's scratch dir.
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(opts.Dir, "wwly-data")}, opts.ServerArgs...)
 	p, err := startProc("wwly", bin, args, opts.Dir, onLine)
 	if err != nil {
 		return nil, err

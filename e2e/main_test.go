@@ -76,6 +76,7 @@ func roleServer() error {
 	cfg := server.DefaultConfig()
 	cfg.Addr = os.Getenv("WWLY_E2E_ADDR")
 	cfg.DataDir = os.Getenv("WWLY_E2E_DATADIR")
+	cfg.UnsafeTokens = cfg.DataDir == ""
 	if tok := os.Getenv("WWLY_E2E_AUTH"); tok != "" {
 		cfg.AuthToken = []byte(tok)
 	}
@@ -234,10 +235,10 @@ func startServerProc(t *testing.T, s *serverProc) {
 func tryStartServer(t *testing.T, s *serverProc) error {
 	var cmd *exec.Cmd
 	if serveWorks() {
-		args := []string{"serve", "--addr", s.addr}
-		if s.dataDir != "" {
-			args = append(args, "--data-dir", s.dataDir)
+		if s.dataDir == "" {
+			s.dataDir = t.TempDir() // kept for restarts; never the default dir under $HOME
 		}
+		args := []string{"serve", "--addr", s.addr, "--data-dir", s.dataDir}
 		args = append(args, s.args...)
 		cmd = exec.Command(wwlyBin, args...)
 		cmd.Env = os.Environ()

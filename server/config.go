@@ -32,6 +32,7 @@ func DefaultConfig() Config {
 		FlushInterval:     0,
 		HeartbeatInterval: 2 * time.Second,
 		HeartbeatTimeout:  10 * time.Second,
+		HelloTimeout:      5 * time.Second,
 		MaxConns:          10000,
 		MaxOutstanding:    1024,
 		MaxOutbound:       4 << 20,
@@ -66,8 +67,14 @@ func (c Config) Validate() error {
 		return bad("heartbeat-interval = %v, want > 0", c.HeartbeatInterval)
 	case c.HeartbeatTimeout <= c.HeartbeatInterval:
 		return bad("heartbeat-timeout = %v must exceed heartbeat-interval = %v", c.HeartbeatTimeout, c.HeartbeatInterval)
+	case c.HelloTimeout <= 0:
+		return bad("hello-timeout = %v, want > 0", c.HelloTimeout)
 	case c.MaxConns < 1:
 		return bad("max-conns = %d, want ≥ 1", c.MaxConns)
+	case c.MaxUnauthConns < 0:
+		return bad("max-unauth-conns = %d, want ≥ 0 (0 = max-conns/8)", c.MaxUnauthConns)
+	case c.MaxUnauthConns > 0 && c.MaxUnauthConns >= c.MaxConns:
+		return bad("max-unauth-conns = %d must be below max-conns = %d, or connections without HELLO can take every slot", c.MaxUnauthConns, c.MaxConns)
 	case c.MaxOutstanding < 1:
 		return bad("max-outstanding = %d, want ≥ 1", c.MaxOutstanding)
 	case c.MaxFrame < wire.HeaderSize+64 || c.MaxFrame > maxFrameLimit:
@@ -80,6 +87,10 @@ func (c Config) Validate() error {
 		return bad("max-outbound = %d, want ≥ %d bytes", c.MaxOutbound, minMaxOutbound)
 	case c.MaxOutbound < c.MaxFrame:
 		return bad("max-outbound = %d is smaller than max-frame = %d", c.MaxOutbound, c.MaxFrame)
+	case c.DataDir == "" && !c.UnsafeTokens:
+		return bad("data dir is empty: fencing tokens could repeat after a restart (set one, or UnsafeTokens for a throwaway server)")
+	case c.DataDir != "" && c.UnsafeTokens:
+		return bad("both a data dir and unsafe tokens are set: choose one")
 	case c.AuthToken != nil && len(c.AuthToken) == 0:
 		return bad("auth token is empty (use nil for no auth)")
 	}
@@ -98,4 +109,13 @@ func (c Config) limits() wire.Limits {
 	lim.MaxFrame = c.MaxFrame
 	lim.MaxName = c.MaxName
 	return lim
+}
+
+// unauthCap is how many connections may be open without HELLO (see Config.MaxUnauthConns),
+// given the effective connection cap.
+func (c Config) unauthCap(maxConns int) int {
+	if c.MaxUnauthConns > 0 {
+		return min(c.MaxUnauthConns, maxConns)
+	}
+	return max(1, maxConns/8)
 }

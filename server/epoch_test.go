@@ -111,6 +111,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Loops = 2
+	cfg.DataDir = t.TempDir()
 	cfg.Logger = testLogger(t)
 	s, err := New(cfg)
 	if err != nil {

@@ -30,6 +30,7 @@ func startServerMode(t testing.TB, mode engineMode, edit func(*Config)) *Server 
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
 	cfg.Logger = testLogger(t)
 	if edit != nil {
 		edit(&cfg)

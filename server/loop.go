@@ -1,8 +1,10 @@
 package server
 
+// The loop: the server's state for one gnet event loop, its bracket around every entry from
+// gnet, and its sweep of overdue connections.
+
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -11,68 +13,6 @@ import (
 	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
 )
-
-// shard is one engine and the timer that fires its deadlines.
-//
-// Ownership: in modeSharded only owner's goroutine touches eng and armed; in modeMutex any
-// loop may, holding mu.
-type shard struct {
-	idx     int
-	eng     *engine.Engine
-	owner   *loop // runs Tick when timer fires
-	mutexed bool
-	mu      sync.Mutex
-	timer   *time.Timer
-	armed   int64 // deadline timer is armed for (engine clock); 0 = none
-}
-
-// msgKind says what a cross-loop message carries.
-type msgKind uint8
-
-const (
-	mRequest  msgKind = iota + 1 // run req on shard (on its owner loop)
-	mEvent                       // deliver ev to a session of the receiving loop
-	mStatus                      // a shard's part of a STATUS reply, for a session of the receiving loop
-	mTick                        // shard's timer fired
-	mSweep                       // heartbeat sweep of the receiving loop
-	mShutdown                    // tell every client of the receiving loop and close it
-)
-
-// message crosses between goroutines through a loop's inbox. The sender builds it and never
-// touches it again; every byte slice in it is owned by the message.
-type message struct {
-	next  *message
-	kind  msgKind
-	shard *shard
-	req   request
-	ev    engine.Event
-	locks []wire.LockInfo
-}
-
-// reqKind extends wire.Type with the engine calls that are not client frames.
-type reqKind uint8
-
-const (
-	rAcquire reqKind = iota + 1
-	rRelease
-	rRenew
-	rCancel
-	rStatus
-	rCloseSession
-)
-
-// request is one engine call, in a form that can cross loops.
-type request struct {
-	kind   reqKind
-	sid    engine.SessionID
-	req    uint64
-	name   []byte
-	names  [][]byte
-	wait   int64
-	ttl    int64
-	token  uint64
-	target uint64
-}
 
 // elBox holds a gnet.EventLoop so it can sit in an atomic.Pointer.
 type elBox struct{ el gnet.EventLoop }
@@ -95,6 +35,8 @@ type loop struct {
 	depth        int                           // nesting of enter/leave
 	dirty        []*session                    // sessions with frames to flush
 	pendingClose []engine.SessionID            // sessions closed while the loop was busy
+	nUnauth      int                           // open connections without HELLO
+	unauthQ      []*session                    // the same, oldest first (plus stale entries; see popUnauth)
 	frame        wire.Frame                    // decode target, reused
 	batch        []*message                    // drain scratch
 }
@@ -120,80 +62,6 @@ func (l *loop) bind(el gnet.EventLoop) {
 
 func (l *loop) stopTimers() { l.sweepTimer.Stop() }
 
-// post hands m to the loop. Safe from any goroutine; lock-free. At most one drain is queued
-// at a time, so a burst of messages costs the target loop one wake-up.
-func (l *loop) post(m *message) {
-	for {
-		old := l.inHead.Load()
-		m.next = old
-		if l.inHead.CompareAndSwap(old, m) {
-			break
-		}
-	}
-	if l.scheduled.CompareAndSwap(false, true) {
-		// Before bind, el is nil and scheduled stays set: bind queues the first drain.
-		if b := l.el.Load(); b != nil {
-			_ = b.el.Execute(context.Background(), l.drainFn)
-		}
-	}
-}
-
-// drain runs on the loop: takes every posted message and handles them in posting order.
-func (l *loop) drain(context.Context) error {
-	// Clear the flag before taking the stack: a message pushed after the swap then queues a
-	// new drain, so none is left behind.
-	l.scheduled.Store(false)
-	head := l.inHead.Swap(nil)
-	if head == nil {
-		return nil
-	}
-	l.batch = l.batch[:0]
-	for m := head; m != nil; m = m.next {
-		l.batch = append(l.batch, m)
-	}
-	l.enter()
-	now := l.srv.now()
-	for i := len(l.batch) - 1; i >= 0; i-- {
-		m := l.batch[i]
-		l.batch[i] = nil
-		l.handleMessage(m, now)
-	}
-	l.leave()
-	return nil
-}
-
-func (l *loop) handleMessage(m *message, now int64) {
-	switch m.kind {
-	case mRequest:
-		l.exec(m.shard, &m.req, now)
-	case mEvent:
-		if s := l.sessions[m.ev.Session]; s != nil {
-			l.deliver(s, &m.ev)
-		}
-	case mStatus:
-		if s := l.sessions[m.req.sid]; s != nil {
-			l.statusPart(s, m.req.req, m.locks)
-		}
-	case mTick:
-		sh := m.shard
-		if sh.mutexed {
-			sh.mu.Lock()
-		}
-		sh.armed = 0
-		sh.eng.Tick(now)
-		l.afterEngine(sh, now)
-		if sh.mutexed {
-			sh.mu.Unlock()
-		}
-	case mSweep:
-		l.sweep(now)
-	case mShutdown:
-		for s := range l.all {
-			l.closeWith(s, wire.CodeShutdown, "server shutting down")
-		}
-	}
-}
-
 // enter and leave bracket every entry from gnet into the loop's state. Work that must not run
 // in the middle of another (closing a session while engine events are being routed, flushing)
 // is deferred to the outermost leave.
@@ -217,111 +85,21 @@ func (l *loop) leave() {
 	l.depth--
 }
 
-// shardFor picks the shard of a name: FNV-1a, inline so it allocates nothing.
-func (s *Server) shardFor(name []byte) *shard {
-	if len(s.shards) == 1 {
-		return s.shards[0]
-	}
-	h := uint32(2166136261)
-	for _, c := range name {
-		h ^= uint32(c)
-		h *= 16777619
-	}
-	return s.shards[h%uint32(len(s.shards))]
-}
-
-// loopOf is the loop that owns session sid (its low byte, see newSessionID).
-func (s *Server) loopOf(sid engine.SessionID) *loop { return s.loops[int(sid&0xff)] }
-
-// newSessionID hands out a never-reused id that also names the owning loop.
-func (s *Server) newSessionID(l *loop) engine.SessionID {
-	return engine.SessionID(s.nextSID.Add(1)<<8 | uint64(l.idx))
-}
-
-// submit runs r on sh: inline when this loop may touch sh, else posted to sh's owner.
-// r's slices must stay valid only for the call; they are copied when r crosses loops.
-func (l *loop) submit(sh *shard, r *request, now int64) {
-	if sh.mutexed || sh.owner == l {
-		l.exec(sh, r, now)
-		return
-	}
-	m := &message{kind: mRequest, shard: sh, req: *r}
-	m.req.name = cloneBytes(r.name)
-	if r.names != nil {
-		m.req.names = make([][]byte, len(r.names))
-		for i, n := range r.names {
-			m.req.names[i] = cloneBytes(n)
-		}
-	}
-	sh.owner.post(m)
-}
-
-// exec calls the engine of sh; the caller is allowed to touch sh (see shard).
-func (l *loop) exec(sh *shard, r *request, now int64) {
-	if sh.mutexed {
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-	}
-	e := sh.eng
-	switch r.kind {
-	case rAcquire:
-		e.Acquire(now, r.sid, r.req, r.name, time.Duration(r.wait), time.Duration(r.ttl))
-	case rRelease:
-		e.Release(now, r.sid, r.req, r.name, r.token)
-	case rRenew:
-		e.Renew(now, r.sid, r.req, r.name, r.token, time.Duration(r.ttl))
-	case rCancel:
-		e.Cancel(now, r.sid, r.req, r.target)
-	case rCloseSession:
-		e.CloseSession(now, r.sid)
-	case rStatus:
-		l.statusShard(sh, r, now)
-		return
-	}
-	l.afterEngine(sh, now)
-}
-
-// afterEngine routes the events of sh to their sessions and re-arms sh's timer.
-// Called with the right to touch sh.
-func (l *loop) afterEngine(sh *shard, now int64) {
-	evs := sh.eng.Events()
-	for i := range evs {
-		ev := &evs[i]
-		if ev.Kind == engine.EpochBumped {
-			// Persist before anything under the new epoch reaches a client.
-			if err := l.srv.epochs.persist(uint32(ev.Token)); err != nil {
-				l.srv.log.Error("cannot persist fencing-token epoch; tokens may repeat after a restart", "epoch", ev.Token, "err", err)
-			}
-			continue
-		}
-		dst := l.srv.loopOf(ev.Session)
-		if dst == l {
-			if s := l.sessions[ev.Session]; s != nil {
-				l.deliver(s, ev)
-			}
-			continue
-		}
-		m := &message{kind: mEvent, ev: *ev}
-		m.ev.Name = cloneBytes(ev.Name)
-		dst.post(m)
-	}
-	sh.eng.ClearEvents()
-	if d, ok := sh.eng.NextDeadline(); ok && (sh.armed == 0 || d < sh.armed) {
-		sh.armed = d
-		wait := time.Duration(d - now)
-		if wait < 0 {
-			wait = 0
-		}
-		sh.timer.Reset(wait)
-	}
-}
-
-// sweep closes connections silent for longer than the heartbeat timeout, then re-arms itself.
+// sweep closes connections past their deadline (no HELLO within the hello timeout, or silent for
+// longer than the heartbeat timeout), then re-arms itself.
 func (l *loop) sweep(now int64) {
-	limit := int64(l.srv.cfg.HeartbeatTimeout)
 	for s := range l.all {
-		if !s.closing && now-s.lastSeen > limit {
-			l.srv.log.Info("closing silent connection", "remote", s.remote, "session", uint64(s.sid), "silent", time.Duration(now-s.lastSeen))
+		if s.closing {
+			continue
+		}
+		if why, late := l.overdue(s, now); late {
+			if s.sid == 0 {
+				// Debug: strangers can make many of these.
+				l.srv.log.Debug("closing connection", "remote", s.remote, "reason", why)
+				l.closeWith(s, wire.CodeAuth, why)
+				continue
+			}
+			l.srv.log.Info("closing silent connection", "remote", s.remote, "session", uint64(s.sid), "reason", why)
 			s.closing = true
 			_ = s.c.Close()
 		}
@@ -331,15 +109,8 @@ func (l *loop) sweep(now int64) {
 	}
 }
 
-// sweepPeriod is how often a loop looks for silent connections: a quarter of the timeout, so a
-// dead client is dropped at most 25% late.
+// sweepPeriod is how often a loop looks for overdue connections: a quarter of the shorter
+// timeout, so a deadline is enforced at most 25% late.
 func (s *Server) sweepPeriod() time.Duration {
-	return max(s.cfg.HeartbeatTimeout/4, time.Millisecond)
-}
-
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
+	return max(min(s.cfg.HeartbeatTimeout, s.cfg.HelloTimeout)/4, time.Millisecond)
 }

@@ -37,14 +37,24 @@ type Config struct {
 	FlushInterval     time.Duration // 0: flush at the end of each loop iteration; >0: hold frames up to this long
 	HeartbeatInterval time.Duration // told to clients in WELCOME
 	HeartbeatTimeout  time.Duration // a connection silent this long is closed and its locks released
+	HelloTimeout      time.Duration // a connection must send HELLO this soon after accept, or is closed
 	MaxConns          int
-	MaxOutstanding    int // outstanding requests per connection
-	MaxOutbound       int // bytes queued for one connection before it is dropped as a slow consumer
-	MaxFrame          int
-	MaxName           int
-	DataDir           string // holds the fencing-token epoch file; "" = a fresh epoch from the clock
-	AuthToken         []byte // nil = no auth
-	Logger            *slog.Logger
+	// MaxUnauthConns caps connections that have not sent HELLO yet (0 = MaxConns/8, at least 1).
+	// Over the cap, the oldest of them on the loop is closed to admit the new one, so strangers
+	// that connect and dawdle cannot keep authorized clients out.
+	MaxUnauthConns int
+	MaxOutstanding int // outstanding requests per connection
+	MaxOutbound    int // bytes queued for one connection before it is dropped as a slow consumer
+	MaxFrame       int
+	MaxName        int
+	// DataDir holds the fencing-token epoch file (and a lock file: one server per dir). Required
+	// unless UnsafeTokens: without it tokens may repeat after a restart, which defeats fencing.
+	DataDir string
+	// UnsafeTokens runs without DataDir: the epoch comes from the wall clock (10-second steps),
+	// so tokens repeat after a restart sooner than that. For throwaway servers only.
+	UnsafeTokens bool
+	AuthToken    []byte // nil = no auth
+	Logger       *slog.Logger
 }
 
 // Errors returned by the Server's lifecycle methods.
@@ -52,6 +62,8 @@ var (
 	ErrStarted    = errors.New("server: already started")
 	ErrNotStarted = errors.New("server: not started")
 	ErrStart      = errors.New("server: start failed")
+	// ErrAddrInUse: another socket (most likely another wwly server) listens on the address.
+	ErrAddrInUse = errors.New("server: address already in use")
 )
 
 // engineMode selects how loops share the lock engine.
@@ -73,14 +85,17 @@ type Server struct {
 	lim  wire.Limits
 	mode engineMode
 
-	start    time.Time // origin of the engine's monotonic clock
-	maxConns int       // Config.MaxConns, capped by the descriptor limit at Start
-	epochs   *epochStore
-	loops    []*loop
-	shards   []*shard
+	start         time.Time // origin of the engine's monotonic clock
+	maxConns      int       // Config.MaxConns, capped by the descriptor limit at Start
+	unauthPerLoop int       // connections without HELLO one loop admits (Config.unauthCap spread over loops)
+	epochs        *epochStore
+	dirLock       *dirLock // held from Start to Shutdown when there is a data dir
+	loops         []*loop
+	shards        []*shard
 
 	nextSID atomic.Uint64
 	conns   atomic.Int64 // accepted connections not yet closed
+	unauth  atomic.Int64 // of those, the ones without HELLO (counted by the loops; for tests and logs)
 	closing atomic.Bool
 
 	// discovery of gnet's loops: OnOpen binds each new gnet.EventLoop to the next loop slot.
@@ -131,6 +146,7 @@ func (s *Server) Start() error {
 	s.started = true
 	s.start = time.Now()
 	if err := s.start0(); err != nil {
+		s.dirLock.unlock()
 		for _, l := range s.loops {
 			l.stopTimers()
 		}
@@ -145,6 +161,13 @@ func (s *Server) Start() error {
 
 // start0 does the work of Start; the caller cleans up after an error.
 func (s *Server) start0() error {
+	var err error
+	// The data dir first: a second server on the same dir is refused whatever its address.
+	if s.cfg.DataDir != "" {
+		if s.dirLock, err = lockDataDir(s.cfg.DataDir); err != nil {
+			return fmt.Errorf("%w: %w", ErrStart, err)
+		}
+	}
 	addr, err := claimAddr(s.cfg.Addr, s.cfg.Loops)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
@@ -161,13 +184,15 @@ func (s *Server) start0() error {
 		s.log.Warn("max-conns capped by the descriptor limit", "max_conns", s.cfg.MaxConns, "cap", c, "nofile", noFile)
 		s.maxConns = c
 	}
+	capU := s.cfg.unauthCap(s.maxConns)
+	s.unauthPerLoop = max(1, (capU+s.cfg.Loops-1)/s.cfg.Loops)
 	s.epochs, err = openEpoch(s.cfg.DataDir, time.Now())
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
 	epoch := s.epochs.epoch()
 	if s.cfg.DataDir == "" {
-		s.log.Info("no data dir: fencing-token epoch from the wall clock (10-second steps since 2026); tokens rise only across restarts ≥ 10 s apart, use --data-dir for a guarantee", "epoch", epoch)
+		s.log.Warn("unsafe tokens: no data dir, fencing-token epoch from the wall clock (10-second steps since 2026); tokens may repeat after a restart sooner than 10 s", "epoch", epoch)
 	} else {
 		s.log.Info("fencing-token epoch", "epoch", epoch, "data_dir", s.cfg.DataDir)
 	}
@@ -181,6 +206,10 @@ func (s *Server) start0() error {
 		// Each loop accepts on its own SO_REUSEPORT listener and runs OnOpen right after accept,
 		// so a connection over max-conns is closed before the next accept: descriptors stay bounded.
 		gnet.WithReusePort(true),
+		// SO_REUSEADDR, set before bind, is inherited by accepted sockets: their TIME_WAIT
+		// remains after a stop then do not block the next start's bind (probe included), which
+		// otherwise failed with EADDRINUSE for ~60 s. A live listener still blocks it.
+		gnet.WithReuseAddr(true),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.log}),
 	}
@@ -192,7 +221,7 @@ func (s *Server) start0() error {
 	case eng := <-s.booted:
 		s.gnetEng = eng
 	case <-s.runDone:
-		return fmt.Errorf("%w: %w", ErrStart, s.runErr)
+		return fmt.Errorf("%w: %w", ErrStart, listenErr(addr, s.runErr))
 	}
 	if addr, err = boundAddr(s.gnetEng, addr); err != nil {
 		_ = s.stopGnet(context.Background())
@@ -203,7 +232,8 @@ func (s *Server) start0() error {
 		_ = s.stopGnet(context.Background())
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
-	s.log.Info("listening", "addr", addr, "loops", s.cfg.Loops, "max_conns", s.maxConns)
+	s.log.Info("listening", "addr", addr, "loops", s.cfg.Loops, "max_conns", s.maxConns,
+		"max_unauth_conns", s.unauthPerLoop*s.cfg.Loops, "hello_timeout", s.cfg.HelloTimeout)
 	return nil
 }
 
@@ -223,12 +253,16 @@ func (s *Server) buildLoops(epoch uint32) error {
 		nShards = 1
 	}
 	s.shards = make([]*shard, nShards)
+	var access shardAccess = ownerAccess{}
+	if s.mode == modeMutex {
+		access = &mutexAccess{} // its one shard, shared by every loop
+	}
 	for i := range s.shards {
 		e, err := engine.New(ecfg)
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		sh := &shard{idx: i, eng: e, owner: s.loops[i], mutexed: s.mode == modeMutex}
+		sh := &shard{idx: i, eng: e, owner: s.loops[i], access: access}
 		sh.timer = time.AfterFunc(time.Hour, func() { sh.owner.post(&message{kind: mTick, shard: sh}) })
 		sh.timer.Stop()
 		s.shards[i] = sh
@@ -275,10 +309,18 @@ func claimAddr(addr string, loops int) (string, error) {
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("addr %q: %w", addr, err)
+		return "", listenErr(addr, err)
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
+}
+
+// listenErr words a failure to listen on addr, naming a busy address as such.
+func listenErr(addr string, err error) error {
+	if errors.Is(err, unix.EADDRINUSE) {
+		return fmt.Errorf("%w: %s (is another wwly serve running there?): %w", ErrAddrInUse, addr, err)
+	}
+	return fmt.Errorf("listen on %s: %w", addr, err)
 }
 
 // discoverLoops dials the server until every gnet loop has opened a connection, so each loop
@@ -376,6 +418,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sh := range s.shards {
 		sh.timer.Stop()
 	}
+	s.dirLock.unlock()
 	s.log.Info("server stopped", "addr", s.addr)
 	return errors.Join(waitErr, err)
 }

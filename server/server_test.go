@@ -336,6 +336,7 @@ func TestShutdownTellsClients(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Loops = 2
+	cfg.DataDir = t.TempDir()
 	cfg.Logger = testLogger(t)
 	s, err := New(cfg)
 	if err != nil {
@@ -402,7 +403,12 @@ func TestConfigValidate(t *testing.T) {
 		edit func(*Config)
 		want string // substring of the error; "" = valid
 	}{
-		{"default", func(*Config) {}, ""},
+		{"default with a data dir", func(*Config) {}, ""},
+		{"no data dir", func(c *Config) { c.DataDir = "" }, "data dir is empty"},
+		{"unsafe tokens", func(c *Config) { c.DataDir = ""; c.UnsafeTokens = true }, ""},
+		{"data dir and unsafe tokens", func(c *Config) { c.UnsafeTokens = true }, "choose one"},
+		{"hello timeout 0", func(c *Config) { c.HelloTimeout = 0 }, "hello-timeout"},
+		{"unauth over conns", func(c *Config) { c.MaxConns = 10; c.MaxUnauthConns = 10 }, "max-unauth-conns = 10 must be below"},
 		{"loops 0", func(c *Config) { c.Loops = 0 }, "loops = 0"},
 		{"loops 300", func(c *Config) { c.Loops = 300 }, "loops = 300"},
 		{"queue cap over max waiters", func(c *Config) { c.QueueCap = 10; c.MaxWaiters = 5 }, "queue-cap = 10 exceeds max-waiters = 5"},
@@ -418,6 +424,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			c := DefaultConfig()
+			c.DataDir = "/validate/only"
 			tt.edit(&c)
 			err := c.Validate()
 			switch {
@@ -461,6 +468,7 @@ func FuzzServerInput(f *testing.F) {
 func Example() {
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
+	cfg.UnsafeTokens = true // a throwaway server; a real one keeps its epoch in cfg.DataDir
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := New(cfg)
 	if err != nil {
@@ -521,6 +529,7 @@ func TestFlushInterval(t *testing.T) {
 func TestLifecycleErrors(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
 	cfg.Logger = testLogger(t)
 	s, err := New(cfg)
 	if err != nil {
@@ -538,6 +547,7 @@ func TestLifecycleErrors(t *testing.T) {
 	// A second server on the same port cannot start, and says so.
 	cfg2 := cfg
 	cfg2.Addr = s.Addr()
+	cfg2.DataDir = t.TempDir()
 	s2, err := New(cfg2)
 	if err != nil {
 		t.Fatal(err)

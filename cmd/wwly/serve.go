@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -57,12 +59,15 @@ On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.
 	f.DurationVar(&c.FlushInterval, "flush-interval", c.FlushInterval, "hold outgoing frames up to this long to coalesce more (0 = flush every loop turn)")
 	f.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "PING interval told to clients")
 	f.DurationVar(&c.HeartbeatTimeout, "heartbeat-timeout", c.HeartbeatTimeout, "close a connection silent this long and release its locks")
+	f.DurationVar(&c.HelloTimeout, "hello-timeout", c.HelloTimeout, "close a connection that has not sent HELLO this long after accept (bytes do not extend it)")
 	f.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "most client connections (also capped by RLIMIT_NOFILE)")
+	f.IntVar(&c.MaxUnauthConns, "max-unauth-conns", c.MaxUnauthConns, "most connections without HELLO; over it the oldest is closed (0 = max-conns/8)")
 	f.IntVar(&c.MaxOutstanding, "max-outstanding", c.MaxOutstanding, "unanswered requests per connection before ERROR too many requests")
 	f.IntVar(&c.MaxOutbound, "max-outbound", c.MaxOutbound, "bytes queued for one connection before it is dropped as a slow consumer")
 	f.IntVar(&c.MaxFrame, "max-frame", c.MaxFrame, "largest frame accepted, in bytes")
 	f.IntVar(&c.MaxName, "max-name", c.MaxName, "longest lock name, in bytes")
-	f.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the fencing-token epoch file (empty = epoch from the clock)")
+	f.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the fencing-token epoch and the lock file (default $WWLY_DATA_DIR, else $XDG_STATE_HOME/wwly/HOST_PORT or ~/.local/state/wwly/HOST_PORT; required with port 0)")
+	f.BoolVar(&c.UnsafeTokens, "unsafe-tokens", c.UnsafeTokens, "no data dir: fencing-token epoch from the clock, tokens may repeat after a quick restart (throwaway servers only)")
 	f.StringVar(&opts.authTokenFile, "auth-token-file", "", "file holding the shared auth token (default $WWLY_AUTH_TOKEN; none = no auth)")
 	f.StringVar(&opts.logLevel, "log-level", opts.logLevel, "debug, info, warn or error")
 	f.DurationVar(&opts.shutdownWait, "shutdown-timeout", opts.shutdownWait, "how long SIGTERM waits for clients to be told and closed")
@@ -109,6 +114,12 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 	if cfg.AuthToken, err = o.authToken(); err != nil {
 		return &exitError{serveExitConfig, err}
 	}
+	if cfg.DataDir == "" && !cfg.UnsafeTokens {
+		if cfg.DataDir, err = defaultDataDir(cfg.Addr, os.Getenv); err != nil {
+			return &exitError{serveExitConfig, err}
+		}
+		log.Info("data dir not given, using the default", "data_dir", cfg.DataDir)
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		return &exitError{serveExitConfig, err}
@@ -124,4 +135,47 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// errNoDefaultDataDir: `wwly serve` cannot name a default data dir and was given none.
+var errNoDefaultDataDir = errors.New("no --data-dir")
+
+// defaultDataDir is where `wwly serve` keeps its fencing-token epoch when --data-dir is not given,
+// so that tokens never repeat across restarts by default: $WWLY_DATA_DIR, else
+// $XDG_STATE_HOME/wwly/HOST_PORT, else $HOME/.local/state/wwly/HOST_PORT. The address is part of
+// the name so that servers on different ports on one host keep apart. With port 0 (a new port
+// at every start) no name stays the same across restarts, so the dir must be given.
+func defaultDataDir(addr string, getenv func(string) string) (string, error) {
+	if d := getenv("WWLY_DATA_DIR"); d != "" {
+		return d, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if port == "" || port == "0" {
+		return "", fmt.Errorf("%w: with --addr port 0 give --data-dir (or $WWLY_DATA_DIR), or --unsafe-tokens for a throwaway server", errNoDefaultDataDir)
+	}
+	base := getenv("XDG_STATE_HOME")
+	if !filepath.IsAbs(base) { // the XDG spec says to ignore a relative path
+		home := getenv("HOME")
+		if !filepath.IsAbs(home) {
+			return "", fmt.Errorf("%w: neither $XDG_STATE_HOME nor $HOME is set; give --data-dir or $WWLY_DATA_DIR", errNoDefaultDataDir)
+		}
+		base = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(base, "wwly", dirName(host)+"_"+port), nil
+}
+
+// dirName makes a host usable in a directory name ("::1" → "__1", "" → "any").
+func dirName(host string) string {
+	if host == "" {
+		return "any"
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, host)
 }

@@ -1,12 +1,63 @@
 package server
 
+// Replies: engine events turned into frames, coalesced per connection and flushed to gnet.
+
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
 )
+
+// outKeep bounds the capacity of an idle output buffer kept for reuse.
+const outKeep = 64 << 10
+
+// deliver writes one engine event to its session (on the session's loop).
+func (l *loop) deliver(sess *session, ev *engine.Event) {
+	if sess.closing {
+		return
+	}
+	var out []byte
+	switch ev.Kind {
+	case engine.Granted:
+		sess.outstanding--
+		out = wire.AppendGranted(sess.out, ev.Req, ev.Token)
+		delete(sess.pendingAcq, ev.Req)
+	case engine.Failed:
+		sess.outstanding--
+		out = wire.AppendError(sess.out, ev.Req, errorCode(ev.Err), ev.Err.Error())
+		delete(sess.pendingAcq, ev.Req)
+	case engine.Done:
+		sess.outstanding--
+		out = wire.AppendOK(sess.out, ev.Req)
+	case engine.Lost:
+		out = wire.AppendLost(sess.out, ev.Req, ev.Name, ev.Token, wire.CodeLeaseExpired)
+	default:
+		return
+	}
+	l.reply(sess, out)
+}
+
+// errorCode maps an engine error to its wire code.
+func errorCode(err error) wire.Code {
+	switch {
+	case errors.Is(err, engine.ErrNotHeld):
+		return wire.CodeNotHeld
+	case errors.Is(err, engine.ErrTimeout):
+		return wire.CodeTimeout
+	case errors.Is(err, engine.ErrQueueFull):
+		return wire.CodeQueueFull
+	case errors.Is(err, engine.ErrCancelled):
+		return wire.CodeCancelled
+	case errors.Is(err, engine.ErrDuplicate):
+		return wire.CodeDuplicate
+	case errors.Is(err, engine.ErrNameLength):
+		return wire.CodeNameLength
+	}
+	return wire.CodeInternal
+}
 
 // reply records that out (sess.out with one more frame appended) is pending for sess.
 // Frames are coalesced: they reach the socket at the end of the loop turn (leave), after
@@ -91,67 +142,4 @@ func (l *loop) flush(sess *session) {
 	} else {
 		sess.out = sess.out[:0]
 	}
-}
-
-// statusShard answers the part of a STATUS request r that lives on sh.
-func (l *loop) statusShard(sh *shard, r *request, now int64) {
-	maxNames := l.srv.lim.MaxNames
-	var locks []wire.LockInfo
-	add := func(st engine.LockStatus) bool {
-		locks = append(locks, wire.LockInfo{
-			Name:       []byte(st.Name),
-			Holder:     uint64(st.Holder),
-			Token:      st.Token,
-			Waiters:    uint32(st.Waiters),
-			OldestWait: int64(st.OldestWait),
-			LeaseLeft:  int64(st.LeaseLeft),
-		})
-		return len(locks) < maxNames
-	}
-	if len(r.names) == 0 {
-		sh.eng.Locks(now, add)
-	} else {
-		for _, name := range r.names {
-			if l.srv.shardFor(name) != sh {
-				continue
-			}
-			if st, ok := sh.eng.Status(now, name); ok && !add(st) {
-				break
-			}
-		}
-	}
-	dst := l.srv.loopOf(r.sid)
-	if dst == l {
-		if sess := l.sessions[r.sid]; sess != nil {
-			l.statusPart(sess, r.req, locks)
-		}
-		return
-	}
-	dst.post(&message{kind: mStatus, req: request{sid: r.sid, req: r.req}, locks: locks})
-}
-
-// statusPart adds one shard's locks to the STATUS reply req of sess, replying when complete.
-func (l *loop) statusPart(sess *session, req uint64, locks []wire.LockInfo) {
-	if g := sess.gathers[req]; g != nil {
-		g.locks = append(g.locks, locks...)
-		if g.need--; g.need > 0 {
-			return
-		}
-		delete(sess.gathers, req)
-		locks = g.locks
-	}
-	if sess.closing {
-		return
-	}
-	// Keep the reply within the limits every decoder enforces.
-	size := wire.HeaderSize + 2
-	for i := range locks {
-		size += 8 + 8 + 4 + 8 + 8 + 2 + len(locks[i].Name)
-		if size > l.srv.lim.MaxFrame || i >= l.srv.lim.MaxNames {
-			locks = locks[:i]
-			break
-		}
-	}
-	sess.outstanding--
-	l.reply(sess, wire.AppendStatusReply(sess.out, req, locks))
 }

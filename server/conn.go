@@ -1,5 +1,8 @@
 package server
 
+// Reading and dispatch: gnet's callbacks, the session of a connection, decoding its bytes
+// into frames and acting on each one (HELLO, then requests handed to the router).
+
 import (
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,9 +15,6 @@ import (
 	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
 )
-
-// outKeep bounds the capacity of an idle output buffer kept for reuse.
-const outKeep = 64 << 10
 
 // session is one client connection. Owned by its loop's goroutine.
 type session struct {
@@ -32,17 +32,14 @@ type session struct {
 
 	outstanding int   // requests without a reply yet (waiting acquires included)
 	lastSeen    int64 // engine time of the last bytes received
+	openedAt    int64 // engine time of accept: the HELLO deadline counts from here
+	unauth      bool  // counted in loop.nUnauth (no HELLO yet)
 	closing     bool  // ERROR sent or close asked: ignore further input
 	closed      bool  // gnet reported OnClose
+	kept        int   // bytes of a partial frame left in gnet's inbound buffer by the last read
 
 	pendingAcq map[uint64]*shard  // waiting acquires by req id; only with several shards (for CANCEL)
 	gathers    map[uint64]*gather // STATUS replies being assembled from several shards
-}
-
-// gather collects the shards' parts of one STATUS reply.
-type gather struct {
-	need  int
-	locks []wire.LockInfo
 }
 
 // handler is the gnet.EventHandler of a Server; its callbacks run on gnet's loops.
@@ -76,9 +73,11 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	if err := c.SetNoDelay(true); err != nil {
 		s.log.Warn("cannot set TCP_NODELAY", "remote", c.RemoteAddr(), "err", err)
 	}
-	sess := &session{c: c, loop: l, remote: c.RemoteAddr().String(), lastSeen: s.now()}
+	now := s.now()
+	sess := &session{c: c, loop: l, remote: c.RemoteAddr().String(), lastSeen: now, openedAt: now}
 	c.SetContext(sess)
 	l.all[sess] = struct{}{}
+	l.admitUnauth(sess)
 	return nil, gnet.None
 }
 
@@ -89,6 +88,7 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 	}
 	l := sess.loop
 	sess.closed = true
+	l.leaveUnauth(sess)
 	h.srv.conns.Add(-1)
 	delete(l.all, sess)
 	if sess.timer != nil {
@@ -121,20 +121,43 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-// read decodes and handles every complete frame buffered on sess.
+// read decodes and handles every complete frame buffered on sess, and leaves a trailing partial
+// frame buffered for the next read.
+//
+// gnet's buffer calls have edges this relies on (read from gnet v2.9.7 connection_unix.go):
+//   - Discard(n) with n <= 0 drops the WHOLE inbound buffer, so it is called only with off > 0:
+//     a frame split across reads (TCP may cut anywhere) must survive until its tail arrives.
+//   - Peek's view (of gnet's read buffer, its inbound ring, or a pooled copy when the data spans
+//     both) is valid only until Discard, and until gnet closes the connection: a write error in a
+//     flush during this read runs OnClose at once and returns the ring to a pool shared by all
+//     loops. So decoding stops as soon as sess.closed is set, and nothing from buf is kept.
+//   - A Wake (delayed flush) calls OnTraffic with no new bytes: InboundBuffered() then equals what
+//     the last read left (sess.kept), and nothing is decoded or refreshed.
 func (l *loop) read(sess *session) {
 	c := sess.c
-	buf, _ := c.Peek(-1)
-	if len(buf) == 0 {
-		return // a Wake for a delayed flush
+	total := c.InboundBuffered()
+	if total == sess.kept {
+		return // a Wake: no new bytes, at most the same partial frame
+	}
+	buf, err := c.Peek(total)
+	if err != nil || len(buf) != total {
+		l.srv.log.Error("cannot peek the inbound buffer, closing connection", "remote", sess.remote, "buffered", total, "err", err)
+		l.closeWith(sess, wire.CodeInternal, "inbound buffer")
+		return
 	}
 	now := l.srv.now()
 	sess.lastSeen = now
 	off := 0
 	f := &l.frame
-	for !sess.closing && off < len(buf) {
+	for !sess.closing && !sess.closed && off < len(buf) {
 		n, err := wire.Decode(buf[off:], l.srv.lim, f)
 		if err != nil {
+			if n > 0 && sess.sid == 0 && f.Type != wire.Hello {
+				// A whole frame that is not HELLO, valid or not: the answer is AUTH, as for any
+				// request before HELLO (a bad name must not tell a stranger more than that).
+				l.hello(sess, f)
+				break
+			}
 			if n > 0 && errors.Is(err, wire.ErrNameLength) && sess.sid != 0 && isRequest(f.Type) {
 				off += n
 				l.reply(sess, wire.AppendError(sess.out, f.Req, wire.CodeNameLength, err.Error()))
@@ -149,15 +172,21 @@ func (l *loop) read(sess *session) {
 			break
 		}
 		if n == 0 {
-			break
+			break // a partial frame: keep it for the next read
 		}
 		off += n
 		l.handleFrame(sess, f, now)
 	}
-	if sess.closing {
-		off = len(buf)
+	switch {
+	case sess.closed:
+		return // gnet has released the connection's buffers
+	case sess.closing:
+		off = total // ignore the rest: an ERROR went out and the close is queued
 	}
-	_, _ = c.Discard(off)
+	if off > 0 {
+		_, _ = c.Discard(off)
+	}
+	sess.kept = c.InboundBuffered()
 }
 
 func isRequest(t wire.Type) bool {
@@ -182,6 +211,7 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 	case wire.Pong:
 		return
 	case wire.Hello:
+		srv.log.Warn("second HELLO, closing connection", "remote", sess.remote, "session", uint64(sess.sid))
 		l.closeWith(sess, wire.CodeBadFrame, "second HELLO")
 		return
 	}
@@ -270,6 +300,8 @@ func (l *loop) hello(sess *session, f *wire.Frame) {
 		return
 	}
 	sess.sid = srv.newSessionID(l)
+	l.leaveUnauth(sess)
+	sess.lastSeen = srv.now() // heartbeats count from HELLO
 	l.sessions[sess.sid] = sess
 	l.reply(sess, wire.AppendWelcome(sess.out, f.Req, uint64(sess.sid),
 		int64(srv.cfg.HeartbeatInterval), int64(srv.cfg.HeartbeatTimeout)))
@@ -279,59 +311,6 @@ func (l *loop) hello(sess *session, f *wire.Frame) {
 func tokenEqual(got, want []byte) bool {
 	a, b := sha256.Sum256(got), sha256.Sum256(want)
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
-}
-
-// deliver writes one engine event to its session (on the session's loop).
-func (l *loop) deliver(sess *session, ev *engine.Event) {
-	if sess.closing {
-		return
-	}
-	var out []byte
-	switch ev.Kind {
-	case engine.Granted:
-		sess.outstanding--
-		out = wire.AppendGranted(sess.out, ev.Req, ev.Token)
-		delete(sess.pendingAcq, ev.Req)
-	case engine.Failed:
-		sess.outstanding--
-		out = wire.AppendError(sess.out, ev.Req, errorCode(ev.Err), ev.Err.Error())
-		delete(sess.pendingAcq, ev.Req)
-	case engine.Done:
-		sess.outstanding--
-		out = wire.AppendOK(sess.out, ev.Req)
-	case engine.Lost:
-		out = wire.AppendLost(sess.out, ev.Req, ev.Name, ev.Token, wire.CodeLeaseExpired)
-	default:
-		return
-	}
-	l.reply(sess, out)
-}
-
-// errorCode maps an engine error to its wire code.
-func errorCode(err error) wire.Code {
-	switch {
-	case errors.Is(err, engine.ErrNotHeld):
-		return wire.CodeNotHeld
-	case errors.Is(err, engine.ErrTimeout):
-		return wire.CodeTimeout
-	case errors.Is(err, engine.ErrQueueFull):
-		return wire.CodeQueueFull
-	case errors.Is(err, engine.ErrCancelled):
-		return wire.CodeCancelled
-	case errors.Is(err, engine.ErrDuplicate):
-		return wire.CodeDuplicate
-	case errors.Is(err, engine.ErrNameLength):
-		return wire.CodeNameLength
-	}
-	return wire.CodeInternal
-}
-
-// closeSession drops sid from every shard: its locks go to their next waiters.
-func (l *loop) closeSession(sid engine.SessionID, now int64) {
-	r := request{kind: rCloseSession, sid: sid}
-	for _, sh := range l.srv.shards {
-		l.submit(sh, &r, now)
-	}
 }
 
 // closeWith sends ERROR(req 0, code) to sess and closes it, keeping everyone else served.
