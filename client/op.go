@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wwly/wwly/wire"
@@ -61,6 +62,7 @@ func replyError(code wire.Code, msg string) error {
 		base = ErrBroken
 	case wire.CodeDeadlock:
 		base = ErrDeadlock
+		msg = strings.TrimPrefix(msg, "deadlock: ") // the sentinel says it already
 	case wire.CodeTooManyHolds:
 		base = ErrTooManyHolds
 	case wire.CodeInvalid:
