@@ -171,3 +171,11 @@ func (c *Client) acquireReply(ctx context.Context, what string, f *wire.Frame, r
 
 // isTimeout reports a server TIMEOUT (a busy try).
 func isTimeout(err error) bool { return errors.Is(err, ErrTimeout) }
+
+// kindName is a STATUS_REPLY kind as LockInfo.Kind spells it; 0 is a MUTEX (docs/protocol.md 10.1).
+func kindName(p wire.Prim) string {
+	if p == 0 {
+		p = wire.PrimMutex
+	}
+	return p.String()
+}

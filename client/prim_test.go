@@ -69,6 +69,10 @@ func TestSemaphoreReturnsPermitsOnClose(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatalf("Acquire(4) after the holder closed: %v", err)
 	}
+	st, err := b.Status(ctx, "sem")
+	if err != nil || len(st) != 1 || st[0].Kind != "SEMAPHORE" || st[0].Holders != 1 || st[0].Value != 0 {
+		t.Fatalf("Status of the semaphore: %+v, %v; want SEMAPHORE, 1 holder, 0 free", st, err)
+	}
 	if err := sb.Release(4); err != nil {
 		t.Fatal(err)
 	}
