@@ -36,6 +36,25 @@ func (tc *tconn) op(a opArgsT) uint64 {
 	return req
 }
 
+// waitWaiters polls STATUS until name has want waiters. With several loops a request reaches
+// its name's shard through an inbox, so a PING's answer does not prove it is queued.
+func (tc *tconn) waitWaiters(name string, want uint32) {
+	tc.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req := tc.id()
+		tc.send(wire.AppendStatus(nil, req, [][]byte{[]byte(name)}))
+		f := tc.expect(wire.StatusReply)
+		if len(f.Locks) == 1 && f.Locks[0].Waiters == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			tc.t.Fatalf("%q: %+v, want %d waiters", name, f.Locks, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // acquired reads an ACQUIRED for req and returns it.
 func (tc *tconn) acquired(req uint64) wire.Frame {
 	tc.t.Helper()
@@ -151,8 +170,8 @@ func TestOpEventWakesEveryone(t *testing.T) {
 		for i := range conns {
 			conns[i] = helloConn(t, s)
 			reqs[i] = conns[i].op(acq(wire.PrimEvent, "ev"))
-			conns[i].ping() // waiting
 		}
+		setter.waitWaiters("ev", waiters)
 		isSet := acq(wire.PrimEvent, "ev")
 		isSet.wait = 0
 		setter.expectError(setter.op(isSet), wire.CodeTimeout)
@@ -196,7 +215,7 @@ func TestOpBarrier(t *testing.T) {
 			t.Fatalf("arrival indexes %v, want 0, 1, 2", seen)
 		}
 		w := conns[0].op(wait)
-		conns[0].ping()
+		conns[1].waitWaiters("bar", 1)
 		abort := opArgsT{prim: wire.PrimBarrier, action: wire.ActAbort, name: "bar", param: 3}
 		conns[1].expectOK(conns[1].op(abort))
 		conns[0].expectError(w, wire.CodeBroken)

@@ -71,7 +71,8 @@ type message struct {
 	kind  msgKind
 	shard *shard
 	req   request
-	evs   []engine.Event // names and cycles owned by the message
+	evs   []engine.Event  // names and cycles owned by the message
+	one   [1]engine.Event // evs's first backing array: one event costs no extra allocation
 	locks []wire.LockInfo
 }
 
@@ -269,6 +270,7 @@ func (l *loop) afterEngine(sh *shard, now int64) {
 		m := out[dst.idx]
 		if m == nil {
 			m = &message{kind: mEvents}
+			m.evs = m.one[:0]
 			out[dst.idx] = m
 		}
 		own := ownEvent(ev, m.evs)
