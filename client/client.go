@@ -67,6 +67,11 @@ type LockInfo struct {
 	Waiters    int
 	OldestWait time.Duration // how long the longest waiter has waited
 	LeaseLeft  time.Duration // 0 when the holder has no lease
+	// Kind is the name's kind as docs/protocol.md spells it: "MUTEX", "RLOCK", "SEMAPHORE",
+	// "BOUNDED_SEMAPHORE", "RWMUTEX", "EVENT", "BARRIER", "CONDITION".
+	Kind    string
+	Holders int   // holds: readers of an RWMutex, grants of a Semaphore; 1 for a held Mutex or RLock
+	Value   int64 // Semaphore: permits free; Event: 1 when set; Barrier: 1 when broken
 }
 
 // reply is what the reader hands a waiting request.
@@ -75,6 +80,8 @@ type reply struct {
 	token uint64
 	locks []LockInfo
 	err   error
+	value int64     // ACQUIRED: a Barrier's arrival index
+	code  wire.Code // ACQUIRED: TIMEOUT for a Condition wait that timed out holding its lock
 }
 
 // call is one request waiting for its reply. ch has room for the one reply, so the reader never
@@ -84,6 +91,7 @@ type call struct {
 	ch        chan reply
 	m         *Mutex
 	abandoned bool
+	undo      func(reply) // OP acquires: gives back an ACQUIRED that arrives after its caller gave up
 }
 
 // Client is one connection to a wwly server. It is safe for concurrent use by many goroutines.
@@ -94,9 +102,10 @@ type Client struct {
 	hbEvery time.Duration
 	hbLimit time.Duration
 
-	nextReq  atomic.Uint64
-	lastRecv atomic.Int64 // unix ns of the last bytes read
-	lastSend atomic.Int64 // unix ns of the last frame written
+	nextReq   atomic.Uint64
+	nextOwner atomic.Uint64 // RLock.NewOwner ids
+	lastRecv  atomic.Int64  // unix ns of the last bytes read
+	lastSend  atomic.Int64  // unix ns of the last frame written
 
 	wmu         sync.Mutex // serialises writes; guards the three fields below
 	wbuf        []byte     // frames deferred by writeDeferred, then the frame being written

@@ -38,8 +38,15 @@ func DefaultConfig() Config {
 		MaxOutbound:       4 << 20,
 		MaxFrame:          lim.MaxFrame,
 		MaxName:           lim.MaxName,
+		MaxHolds:          DefaultMaxHolds,
 	}
 }
+
+// DefaultMaxHolds is `--max-holds`: what one connection may hold, await or have open. Closing a
+// connection releases all of it in one loop turn, which stalls that loop for every other client:
+// 1.0–1.3 ms at 10k holds, 40–160 ms at 100k (docs/design.md, BenchmarkCloseSessionStall). 10000
+// keeps that stall near a millisecond; a client that needs more opens more connections.
+const DefaultMaxHolds = 10000
 
 // Validate reports the first invalid setting, precisely. It never rewrites a setting.
 func (c Config) Validate() error {
@@ -83,6 +90,8 @@ func (c Config) Validate() error {
 		return bad("max-name = %d, want 1..%d bytes", c.MaxName, maxNameLimit)
 	case c.MaxName+wire.HeaderSize+32 > c.MaxFrame:
 		return bad("max-name = %d does not fit in max-frame = %d", c.MaxName, c.MaxFrame)
+	case c.MaxHolds < 1:
+		return bad("max-holds = %d, want ≥ 1", c.MaxHolds)
 	case c.MaxOutbound < minMaxOutbound:
 		return bad("max-outbound = %d, want ≥ %d bytes", c.MaxOutbound, minMaxOutbound)
 	case c.MaxOutbound < c.MaxFrame:

@@ -40,6 +40,7 @@ type loop struct {
 	frame        wire.Frame                    // decode target, reused
 	batch        []*message                    // drain scratch
 	st           loopStats                     // counters, read through Server.Stats
+	xevs         []*message                    // afterEngine scratch: events per destination loop
 }
 
 func newLoop(s *Server, idx int) *loop {

@@ -23,9 +23,9 @@ func TestAcquireReleaseFIFO(t *testing.T) {
 			a, b, c := helloConn(t, s), helloConn(t, s), helloConn(t, s)
 			ta := a.lock(name)
 			rb := b.acquire(name, -1, 0)
-			b.ping() // b's acquire is queued before c's
+			b.waitWaiters(name, 1) // b's acquire is queued before c's (a PING's answer does not prove it with 2 loops)
 			rc := c.acquire(name, -1, 0)
-			c.ping()
+			c.waitWaiters(name, 2)
 			b.expectNothing(20 * time.Millisecond)
 
 			a.expectOK(a.release(name, ta))

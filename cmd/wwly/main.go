@@ -46,6 +46,7 @@ Every subcommand exits with a status from one table: see 'wwly help exit-codes'.
 		newGateCmd(),
 		newVersionCmd(),
 		newExitCodesTopic(),
+		newEventCmd(),
 	)
 	return root
 }
