@@ -73,6 +73,8 @@ type reply struct {
 	token uint64
 	locks []LockInfo
 	err   error
+	value int64     // ACQUIRED: a Barrier's arrival index
+	code  wire.Code // ACQUIRED: TIMEOUT for a Condition wait that timed out holding its lock
 }
 
 // call is one request waiting for its reply. ch has room for the one reply, so the reader never
@@ -82,6 +84,7 @@ type call struct {
 	ch        chan reply
 	m         *Mutex
 	abandoned bool
+	undo      func(reply) // OP acquires: gives back an ACQUIRED that arrives after its caller gave up
 }
 
 // Client is one connection to a wwly server. It is safe for concurrent use by many goroutines.
@@ -92,9 +95,10 @@ type Client struct {
 	hbEvery time.Duration
 	hbLimit time.Duration
 
-	nextReq  atomic.Uint64
-	lastRecv atomic.Int64 // unix ns of the last bytes read
-	lastSend atomic.Int64 // unix ns of the last frame written
+	nextReq   atomic.Uint64
+	nextOwner atomic.Uint64 // RLock.NewOwner ids
+	lastRecv  atomic.Int64  // unix ns of the last bytes read
+	lastSend  atomic.Int64  // unix ns of the last frame written
 
 	wmu         sync.Mutex // serialises writes; guards the three fields below
 	wbuf        []byte     // frames deferred by writeDeferred, then the frame being written

@@ -30,6 +30,9 @@ func appendStatus(b []byte, req uint64, names []string) []byte {
 	return wire.AppendStatus(b, req, bs)
 }
 
+// appendOp appends OP(req) from the OP fields of f.
+func appendOp(b []byte, req uint64, f *wire.Frame) []byte { return wire.AppendOp(b, req, f) }
+
 // appendEmpty appends a frame without a body (PING, PONG).
 func appendEmpty(b []byte, t wire.Type, req uint64) []byte {
 	if t == wire.Pong {

@@ -65,3 +65,23 @@ func codeError(code wire.Code, msg string) error {
 	}
 	return fmt.Errorf("%w: %s (code %d)", base, msg, code)
 }
+
+// Errors of the primitives beyond the Mutex (protocol version 2).
+var (
+	// ErrWrongKind: the name is in use as another kind, or with another value, parties or lock.
+	ErrWrongKind = errors.New("wwly: name in use as another kind")
+	// ErrNotOwner: an RLock released by someone other than its owner, or a Cond used without
+	// holding its lock (Python's RuntimeError).
+	ErrNotOwner = errors.New("wwly: not the owner")
+	// ErrOverRelease: a bounded Semaphore released past what is held (Python's ValueError).
+	ErrOverRelease = errors.New("wwly: semaphore released too many times")
+	// ErrBroken: the Barrier is broken (Python's BrokenBarrierError).
+	ErrBroken = errors.New("wwly: barrier broken")
+	// ErrDeadlock: the acquire would have closed a wait-for cycle; the message names it.
+	ErrDeadlock = errors.New("wwly: deadlock")
+	// ErrTooManyHolds: the connection holds, awaits or has open as many names as the server allows.
+	ErrTooManyHolds = errors.New("wwly: too many holds")
+	// ErrInvalid: an argument out of range (0 permits, 0 parties, ...), refused by the client
+	// or the server.
+	ErrInvalid = errors.New("wwly: invalid argument")
+)

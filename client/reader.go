@@ -56,8 +56,10 @@ func (c *Client) dispatch(f *wire.Frame) error {
 		c.granted(f.Req, f.Token)
 	case wire.OK:
 		c.deliver(f.Req, reply{typ: wire.OK})
+	case wire.Acquired:
+		c.deliver(f.Req, reply{typ: wire.Acquired, token: f.Token, value: f.Value, code: f.Code})
 	case wire.Error:
-		err := codeError(f.Code, string(f.Msg))
+		err := replyError(f.Code, string(f.Msg))
 		if f.Req == 0 || f.Code.ClosesConn() {
 			if f.Code == wire.CodeAuth || f.Code == wire.CodeShutdown {
 				return err // already says what happened; ErrClosed would only add noise
@@ -107,6 +109,9 @@ func (c *Client) deliver(req uint64, r reply) {
 	c.mu.Unlock()
 	if cl != nil && cl.ch != nil && !cl.abandoned {
 		cl.ch <- r
+	}
+	if cl != nil && cl.abandoned && cl.undo != nil && r.typ == wire.Acquired {
+		cl.undo(r)
 	}
 }
 

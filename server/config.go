@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
 )
 
@@ -38,6 +39,7 @@ func DefaultConfig() Config {
 		MaxOutbound:       4 << 20,
 		MaxFrame:          lim.MaxFrame,
 		MaxName:           lim.MaxName,
+		MaxHolds:          engine.DefaultMaxHolds,
 	}
 }
 
@@ -83,6 +85,8 @@ func (c Config) Validate() error {
 		return bad("max-name = %d, want 1..%d bytes", c.MaxName, maxNameLimit)
 	case c.MaxName+wire.HeaderSize+32 > c.MaxFrame:
 		return bad("max-name = %d does not fit in max-frame = %d", c.MaxName, c.MaxFrame)
+	case c.MaxHolds < 1:
+		return bad("max-holds = %d, want ≥ 1", c.MaxHolds)
 	case c.MaxOutbound < minMaxOutbound:
 		return bad("max-outbound = %d, want ≥ %d bytes", c.MaxOutbound, minMaxOutbound)
 	case c.MaxOutbound < c.MaxFrame:

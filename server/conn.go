@@ -38,8 +38,9 @@ type session struct {
 	closed      bool  // gnet reported OnClose
 	kept        int   // bytes of a partial frame left in gnet's inbound buffer by the last read
 
-	pendingAcq map[uint64]*shard  // waiting acquires by req id; only with several shards (for CANCEL)
-	gathers    map[uint64]*gather // STATUS replies being assembled from several shards
+	pendingAcq map[uint64]*shard   // waiting acquires by req id; only with several shards (for CANCEL)
+	opAcq      map[uint64]struct{} // waiting OP acquires by req id: their grant is ACQUIRED, not GRANTED
+	gathers    map[uint64]*gather  // STATUS replies being assembled from several shards
 }
 
 // handler is the gnet.EventHandler of a Server; its callbacks run on gnet's loops.
@@ -191,7 +192,7 @@ func (l *loop) read(sess *session) {
 
 func isRequest(t wire.Type) bool {
 	switch t {
-	case wire.Acquire, wire.Release, wire.Renew, wire.Cancel, wire.Status:
+	case wire.Acquire, wire.Release, wire.Renew, wire.Cancel, wire.Status, wire.Op:
 		return true
 	}
 	return false
@@ -231,6 +232,11 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 	case wire.Acquire:
 		r.kind = rAcquire
 		sh := srv.shardFor(f.Name)
+		if _, dup := sess.opAcq[f.Req]; dup { // the engine would answer, but the OP's grant would then lose its frame type
+			sess.outstanding--
+			l.reply(sess, wire.AppendError(sess.out, f.Req, wire.CodeDuplicate, engine.ErrDuplicate.Error()))
+			return
+		}
 		if len(srv.shards) > 1 {
 			if _, dup := sess.pendingAcq[f.Req]; dup {
 				sess.outstanding--
@@ -243,6 +249,8 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 			sess.pendingAcq[f.Req] = sh
 		}
 		l.submit(sh, &r, now)
+	case wire.Op:
+		l.handleOp(sess, f, &r, now)
 	case wire.Release:
 		r.kind = rRelease
 		l.submit(srv.shardFor(f.Name), &r, now)

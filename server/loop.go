@@ -39,6 +39,7 @@ type loop struct {
 	unauthQ      []*session                    // the same, oldest first (plus stale entries; see popUnauth)
 	frame        wire.Frame                    // decode target, reused
 	batch        []*message                    // drain scratch
+	xevs         []*message                    // afterEngine scratch: events per destination loop
 }
 
 func newLoop(s *Server, idx int) *loop {

@@ -23,12 +23,26 @@ func (l *loop) deliver(sess *session, ev *engine.Event) {
 	switch ev.Kind {
 	case engine.Granted:
 		sess.outstanding--
-		out = wire.AppendGranted(sess.out, ev.Req, ev.Token)
 		delete(sess.pendingAcq, ev.Req)
+		if _, op := sess.opAcq[ev.Req]; op {
+			delete(sess.opAcq, ev.Req)
+			var code wire.Code
+			if ev.Err != nil { // a Condition wait that timed out, holding its lock again
+				code = errorCode(ev.Err)
+			}
+			out = wire.AppendAcquired(sess.out, ev.Req, ev.Token, ev.Value, code)
+			break
+		}
+		out = wire.AppendGranted(sess.out, ev.Req, ev.Token)
 	case engine.Failed:
 		sess.outstanding--
-		out = wire.AppendError(sess.out, ev.Req, errorCode(ev.Err), ev.Err.Error())
+		msg := ev.Err.Error()
+		if ev.Cycle != nil {
+			msg = wire.FormatCycle(cycleHops(ev.Cycle))
+		}
+		out = wire.AppendError(sess.out, ev.Req, errorCode(ev.Err), msg)
 		delete(sess.pendingAcq, ev.Req)
+		delete(sess.opAcq, ev.Req)
 	case engine.Done:
 		sess.outstanding--
 		out = wire.AppendOK(sess.out, ev.Req)
@@ -55,6 +69,20 @@ func errorCode(err error) wire.Code {
 		return wire.CodeDuplicate
 	case errors.Is(err, engine.ErrNameLength):
 		return wire.CodeNameLength
+	case errors.Is(err, engine.ErrTooManyHolds):
+		return wire.CodeTooManyHolds
+	case errors.Is(err, engine.ErrWrongKind):
+		return wire.CodeWrongKind
+	case errors.Is(err, engine.ErrNotOwner):
+		return wire.CodeNotOwner
+	case errors.Is(err, engine.ErrOverRelease):
+		return wire.CodeOverRelease
+	case errors.Is(err, engine.ErrBroken):
+		return wire.CodeBroken
+	case errors.Is(err, engine.ErrDeadlock):
+		return wire.CodeDeadlock
+	case errors.Is(err, engine.ErrInvalid):
+		return wire.CodeInvalid
 	}
 	return wire.CodeInternal
 }

@@ -56,7 +56,7 @@ type msgKind uint8
 
 const (
 	mRequest  msgKind = iota + 1 // run req on shard (on its owner loop)
-	mEvent                       // deliver ev to a session of the receiving loop
+	mEvents                      // deliver evs (one shard turn's events) to sessions of the receiving loop
 	mStatus                      // a shard's part of a STATUS reply, for a session of the receiving loop
 	mTick                        // shard's timer fired
 	mSweep                       // heartbeat sweep of the receiving loop
@@ -70,7 +70,7 @@ type message struct {
 	kind  msgKind
 	shard *shard
 	req   request
-	ev    engine.Event
+	evs   []engine.Event // names and cycles owned by the message
 	locks []wire.LockInfo
 }
 
@@ -84,6 +84,7 @@ const (
 	rCancel
 	rStatus
 	rCloseSession
+	rOp // an OP frame: op says which kind and action
 )
 
 // request is one engine call, in a form that can cross loops.
@@ -97,6 +98,7 @@ type request struct {
 	ttl    int64
 	token  uint64
 	target uint64
+	op     opArgs // rOp only
 }
 
 // post hands m to the loop. Safe from any goroutine; lock-free. At most one drain is queued
@@ -145,9 +147,11 @@ func (l *loop) handleMessage(m *message, now int64) {
 	switch m.kind {
 	case mRequest:
 		l.exec(m.shard, &m.req, now)
-	case mEvent:
-		if s := l.sessions[m.ev.Session]; s != nil {
-			l.deliver(s, &m.ev)
+	case mEvents:
+		for i := range m.evs {
+			if s := l.sessions[m.evs[i].Session]; s != nil {
+				l.deliver(s, &m.evs[i])
+			}
 		}
 	case mStatus:
 		if s := l.sessions[m.req.sid]; s != nil {
@@ -199,6 +203,7 @@ func (l *loop) submit(sh *shard, r *request, now int64) {
 	}
 	m := &message{kind: mRequest, shard: sh, req: *r}
 	m.req.name = cloneBytes(r.name)
+	m.req.op.lock = cloneBytes(r.op.lock)
 	if r.names != nil {
 		m.req.names = make([][]byte, len(r.names))
 		for i, n := range r.names {
@@ -224,6 +229,8 @@ func (l *loop) exec(sh *shard, r *request, now int64) {
 		e.Cancel(now, r.sid, r.req, r.target)
 	case rCloseSession:
 		e.CloseSession(now, r.sid)
+	case rOp:
+		execOp(e, r, now)
 	case rStatus:
 		l.statusShard(sh, r, now)
 		return
@@ -232,9 +239,12 @@ func (l *loop) exec(sh *shard, r *request, now int64) {
 }
 
 // afterEngine routes the events of sh to their sessions and re-arms sh's timer.
-// Called with the right to touch sh.
+// Called with the right to touch sh. The events bound for another loop travel in one message
+// per loop, so an Event SET that wakes waiters on every loop costs each loop one wake-up, and
+// each connection gets all of its frames in one write at the end of that loop's turn.
 func (l *loop) afterEngine(sh *shard, now int64) {
 	evs := sh.eng.Events()
+	out := l.xevs
 	for i := range evs {
 		ev := &evs[i]
 		if ev.Kind == engine.EpochBumped {
@@ -251,9 +261,22 @@ func (l *loop) afterEngine(sh *shard, now int64) {
 			}
 			continue
 		}
-		m := &message{kind: mEvent, ev: *ev}
-		m.ev.Name = cloneBytes(ev.Name)
-		dst.post(m)
+		if out == nil {
+			out = make([]*message, len(l.srv.loops))
+			l.xevs = out
+		}
+		m := out[dst.idx]
+		if m == nil {
+			m = &message{kind: mEvents}
+			out[dst.idx] = m
+		}
+		m.evs = append(m.evs, ownEvent(ev))
+	}
+	for i, m := range out {
+		if m != nil {
+			out[i] = nil
+			l.srv.loops[i].post(m)
+		}
 	}
 	sh.eng.ClearEvents()
 	if d, ok := sh.eng.NextDeadline(); ok && (sh.armed == 0 || d < sh.armed) {
@@ -264,6 +287,19 @@ func (l *loop) afterEngine(sh *shard, now int64) {
 		}
 		sh.timer.Reset(wait)
 	}
+}
+
+// ownEvent copies ev out of engine memory (its name and cycle alias it) to cross loops.
+func ownEvent(ev *engine.Event) engine.Event {
+	c := *ev
+	c.Name = cloneBytes(ev.Name)
+	if ev.Cycle != nil {
+		c.Cycle = make([]engine.Hop, len(ev.Cycle))
+		for i, h := range ev.Cycle {
+			c.Cycle[i] = engine.Hop{Session: h.Session, Owner: h.Owner, Name: cloneBytes(h.Name)}
+		}
+	}
+	return c
 }
 
 // closeSession drops sid from every shard: its locks go to their next waiters.

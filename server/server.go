@@ -47,6 +47,9 @@ type Config struct {
 	MaxOutbound    int // bytes queued for one connection before it is dropped as a slow consumer
 	MaxFrame       int
 	MaxName        int
+	// MaxHolds bounds what one session holds, awaits or has open (every kind); beyond it a
+	// request fails with TOO_MANY_HOLDS. It keeps one client from pinning unbounded server memory.
+	MaxHolds int
 	// DataDir holds the fencing-token epoch file (and a lock file: one server per dir). Required
 	// unless UnsafeTokens: without it tokens may repeat after a restart, which defeats fencing.
 	DataDir string
@@ -243,6 +246,7 @@ func (s *Server) buildLoops(epoch uint32) error {
 	ecfg.QueueCap = s.cfg.QueueCap
 	ecfg.MaxWaiters = s.cfg.MaxWaiters
 	ecfg.MaxName = s.cfg.MaxName
+	ecfg.MaxHolds = s.cfg.MaxHolds
 	ecfg.Epoch = epoch
 	s.loops = make([]*loop, s.cfg.Loops)
 	for i := range s.loops {

@@ -25,6 +25,9 @@ func (l *loop) statusShard(sh *shard, r *request, now int64) {
 			Waiters:    uint32(st.Waiters),
 			OldestWait: int64(st.OldestWait),
 			LeaseLeft:  int64(st.LeaseLeft),
+			Kind:       wirePrim(st.Kind),
+			Holders:    uint32(st.Holders),
+			Value:      st.Value,
 		})
 		return len(locks) < maxNames
 	}
@@ -66,7 +69,7 @@ func (l *loop) statusPart(sess *session, req uint64, locks []wire.LockInfo) {
 	// Keep the reply within the limits every decoder enforces.
 	size := wire.HeaderSize + 2
 	for i := range locks {
-		size += 8 + 8 + 4 + 8 + 8 + 2 + len(locks[i].Name)
+		size += 8 + 8 + 4 + 8 + 8 + 1 + 4 + 8 + 2 + len(locks[i].Name) // holder .. value, name
 		if size > l.srv.lim.MaxFrame || i >= l.srv.lim.MaxNames {
 			locks = locks[:i]
 			break

@@ -55,6 +55,7 @@ On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.
 	f.IntVar(&c.Loops, "loops", c.Loops, "gnet event loops; the lock table is sharded by name across them")
 	f.IntVar(&c.QueueCap, "queue-cap", c.QueueCap, "initial waiter ring capacity per lock name")
 	f.IntVar(&c.MaxWaiters, "max-waiters", c.MaxWaiters, "waiters per lock name before ERROR queue full")
+	f.IntVar(&c.MaxHolds, "max-holds", c.MaxHolds, "holds, waits and opens per connection (every kind) before ERROR too many holds")
 	f.IntVar(&c.FlushBatch, "flush-batch", c.FlushBatch, "flush a connection's coalesced frames after this many")
 	f.DurationVar(&c.FlushInterval, "flush-interval", c.FlushInterval, "hold outgoing frames up to this long to coalesce more (0 = flush every loop turn)")
 	f.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "PING interval told to clients")
