@@ -19,6 +19,7 @@ when the parent exits, whatever the child does.
 from __future__ import annotations
 
 import _thread
+import collections
 import heapq
 import select
 import itertools
@@ -27,23 +28,26 @@ import socket
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from . import _wire as wire
 from .errors import (
     AuthError,
+    BrokenBarrierError,
     ConnectError,
     ConnectionLostError,
+    DeadlockError,
+    InvalidArgumentError,
     InvalidNameError,
     NotHeldError,
+    OverReleaseError,
     ProtocolError,
     QueueFullError,
     ServerError,
     TooManyRequestsError,
+    WrongKindError,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._lock import Lock
 
 DEFAULT_REMOTE = "127.0.0.1:1977"
 CONNECT_TIMEOUT = 5.0
@@ -85,12 +89,15 @@ class Call:
 
     __slots__ = ("done", "frame", "error", "lock", "abandoned", "settled", "blocked", "offered")
 
-    def __init__(self, lock: Optional["Lock"] = None) -> None:
+    def __init__(self, lock: Optional[Any] = None) -> None:
         self.done = _thread.allocate_lock()
         self.done.acquire()
         self.frame: Optional[wire.Frame] = None
         self.error: Optional[BaseException] = None
-        self.lock = lock  # the Lock an ACQUIRE is for; its state is set by the reader at GRANTED
+        # The object an ACQUIRE is for: at GRANTED/ACQUIRED the reader calls its
+        # _on_granted(conn, req, token, by_op) -> bool (True: track the hold for LOST and failure),
+        # or, for an abandoned call, its _give_back(req, token) -> Optional[bytes].
+        self.lock = lock
         self.abandoned = False  # the caller gave up: a GRANTED that still comes is released
         self.settled = False  # frame or error is set
         self.blocked = False  # the waiter sleeps on done
@@ -103,16 +110,29 @@ class Call:
             self.done.release()
 
 
-def server_error(frame: wire.Frame, what: str) -> ServerError:
+_CODE_ERRORS = {
+    wire.QUEUE_FULL: QueueFullError,
+    wire.TOO_MANY_REQUESTS: TooManyRequestsError,
+    wire.DEADLOCK: DeadlockError,
+    wire.WRONG_KIND: WrongKindError,
+    wire.OVER_RELEASE: OverReleaseError,
+    wire.INVALID: InvalidArgumentError,
+}
+
+
+def server_error(frame: wire.Frame, what: str) -> Exception:
+    """The exception for an ERROR frame answering one request (the type Python code expects)."""
     name = wire.CODE_NAMES.get(frame.code, f"code {frame.code}")
+    if frame.code == wire.DEADLOCK:
+        return DeadlockError(f"{what}: {frame.msg or name}", frame.code, name)
     msg = f"{what}: {name}" + (f": {frame.msg}" if frame.msg else "")
-    cls = {wire.QUEUE_FULL: QueueFullError, wire.TOO_MANY_REQUESTS: TooManyRequestsError,
-           wire.NOT_HELD: NotHeldError}.get(frame.code, ServerError)
-    if cls is NotHeldError:
-        return NotHeldError(msg)  # type: ignore[return-value]
-    if cls is ServerError and frame.code == wire.NAME_LENGTH:
-        return InvalidNameError(msg)  # type: ignore[return-value]
-    return cls(msg, frame.code, name)
+    if frame.code in (wire.NOT_HELD, wire.NOT_OWNER):
+        return NotHeldError(msg)
+    if frame.code == wire.NAME_LENGTH:
+        return InvalidNameError(msg)
+    if frame.code == wire.BROKEN:
+        return BrokenBarrierError(msg)
+    return _CODE_ERRORS.get(frame.code, ServerError)(msg, frame.code, name)
 
 
 class Connection:
@@ -132,8 +152,9 @@ class Connection:
         self._idle = threading.Condition(self._mu)  # the reader thread parks here
         self._last_lead = 0.0  # when a caller last read the socket
         self._reader_polling = False  # the reader thread holds _rlock in poll()
-        self._held: Dict[int, "Lock"] = {}  # by the granted ACQUIRE's req (LOST names it)
+        self._held: Dict[int, Any] = {}  # by the granted ACQUIRE's req (LOST names it)
         self._error: Optional[ConnectionLostError] = None
+        self._deferred: Deque[bytes] = collections.deque()  # see defer()
         self._timers: List[Tuple[float, int, Callable[[], None]]] = []
         self._tcv = threading.Condition(threading.Lock())
         self._tseq = itertools.count().__next__
@@ -217,7 +238,7 @@ class Connection:
         self.fail(err)
         raise err
 
-    def start(self, make: Callable[[int], bytes], lock: Optional["Lock"] = None) -> Tuple[int, Call]:
+    def start(self, make: Callable[[int], bytes], lock: Optional[Any] = None) -> Tuple[int, Call]:
         """Registers a call under a fresh req and sends the frame ``make(req)``."""
         req = self._next()
         call = Call(lock)
@@ -338,6 +359,15 @@ class Connection:
         req, call = self.start(make)
         return self.wait(req, call)
 
+    def next_req(self) -> int:
+        """A fresh request id (for a frame sent later, e.g. by defer())."""
+        return self._next()
+
+    def track_held(self, req: int, obj: Any) -> None:
+        with self._mu:
+            if self._error is None:
+                self._held[req] = obj
+
     def forget_held(self, req: int) -> None:
         with self._mu:
             self._held.pop(req, None)
@@ -399,13 +429,12 @@ class Connection:
         give_back: Optional[bytes] = None
         with self._mu:
             call = self._pending.pop(f.req, None)
-            if call is not None and f.type == wire.GRANTED and call.lock is not None:
+            if call is not None and call.lock is not None and f.type in (wire.GRANTED, wire.ACQUIRED):
                 if call.abandoned:
-                    # The caller gave up but the lock is held (protocol 3.4): give it back.
-                    give_back = wire.release(self._next(), call.lock._wire_name, f.token)
-                else:
+                    # The caller gave up but holds it (protocol 3.4): give it back.
+                    give_back = call.lock._give_back(self._next(), f.token)
+                elif call.lock._on_granted(self, f.req, f.token, f.type == wire.ACQUIRED):
                     self._held[f.req] = call.lock
-                    call.lock._on_granted(self, f.req, f.token)
         if give_back is not None:
             self._release_quiet(give_back)
         if call is None:
@@ -416,6 +445,11 @@ class Connection:
             call.frame = f
             call.settled = True
             call.wake()
+
+    def defer(self, frame: bytes) -> None:
+        """Sends a fire-and-forget request (its reply is dropped) from the timer thread, within
+        a heartbeat. Safe from any context, a finalizer too: it takes no lock."""
+        self._deferred.append(frame)
 
     def _release_quiet(self, frame: bytes) -> None:
         # The RELEASE's own reply (OK) must find a pending entry, so register one.
@@ -451,6 +485,8 @@ class Connection:
                     self._tcv.wait(min(beat, max(nxt, 0.0)))
             for fn in due:
                 fn()
+            while self._deferred:
+                self._release_quiet(self._deferred.popleft())
             now = time.monotonic()
             if self.timeout and now - self._last_recv > self.timeout:
                 self.fail(ConnectionLostError(
