@@ -55,6 +55,13 @@ CONNECT_TIMEOUT = 5.0
 # thread doing acquire/release in a loop keeps reading its own replies.
 _IDLE_TAKEOVER = 0.01
 _IDLE_POLL = 0.05
+# Release pipelining (see release_write): a RELEASE followed within _LOOP_GAP by the next request
+# puts the connection in loop mode, where RELEASEs wait for the next request's write; the flusher
+# thread writes one that waited _FLUSH_TICK (and leaves loop mode). Outside loop mode a RELEASE is
+# written at once: no thread wake-up per release (in CPython that costs more than the syscall).
+_LOOP_GAP = 0.0002
+_FLUSH_TICK = 0.0005
+_LOOP_IDLE = 0.05
 
 
 def default_remote() -> str:
@@ -143,7 +150,14 @@ class Connection:
         self.remote = remote
         self._auth = (auth or "").encode("utf-8")
         self._next = itertools.count(1).__next__  # atomic under the GIL
-        self._wlock = threading.Lock()  # serialises socket writes
+        self._wlock = threading.Lock()  # serialises socket writes; guards _wbuf and loop mode
+        self._wbuf = bytearray()  # deferred RELEASEs: they go out with the next write (release_write)
+        self._wbuf_since = 0.0  # when _wbuf became non-empty
+        self._loop = False  # loop mode; the flusher polls while it is on
+        self._last_release = -1.0  # when a RELEASE was last written at once
+        self._last_activity = 0.0  # last release_write in loop mode
+        self._kick = _thread.allocate_lock()  # released (once) when loop mode starts
+        self._kick.acquire()
         self._mu = threading.Lock()  # guards _pending, _held, _error
         self._pending: Dict[int, Call] = {}
         self._rlock = threading.Lock()  # the right to read the socket (and use _dec)
@@ -167,6 +181,7 @@ class Connection:
         self.pid = os.getpid()
         threading.Thread(target=self._read_loop, name=f"wwly-reader {remote}", daemon=True).start()
         threading.Thread(target=self._timer_loop, name=f"wwly-timer {remote}", daemon=True).start()
+        threading.Thread(target=self._flush_loop, name=f"wwly-flusher {remote}", daemon=True).start()
 
     # -- handshake -------------------------------------------------------------------------
 
@@ -228,6 +243,12 @@ class Connection:
         with self._wlock:
             if self._error is not None:
                 raise self._error
+            if self._wbuf:
+                data = bytes(self._wbuf) + data  # deferred frames first: the server keeps the order
+                self._wbuf.clear()
+            elif not self._loop and time.monotonic() - self._last_release < _LOOP_GAP:
+                self._loop = True  # a release-then-request loop: pipeline its next releases
+                self._kick.release()
             try:
                 self._sock.sendall(data)
             except OSError as e:
@@ -237,6 +258,51 @@ class Connection:
                 return
         self.fail(err)
         raise err
+
+    def release_write(self, data: bytes) -> None:
+        """Writes a RELEASE: in loop mode it goes out in the same write as the next request (one
+        syscall and one server wake-up per acquire/release cycle, as the Go client does), or
+        from the flusher after at most _FLUSH_TICK; otherwise at once. Raises
+        ConnectionLostError when the connection is gone."""
+        with self._wlock:
+            if self._loop and self._error is None:
+                now = time.monotonic()
+                if not self._wbuf:
+                    self._wbuf_since = now
+                self._wbuf += data
+                self._last_activity = now
+                return
+        self.send(data)
+        self._last_release = time.monotonic()
+
+    def _flush_loop(self) -> None:
+        """Sleeps until loop mode starts, then polls every _FLUSH_TICK: a RELEASE that waited a
+        tick (no request came to carry it) is written and loop mode ends; so does a quiet spell."""
+        while True:
+            self._kick.acquire()
+            while True:
+                time.sleep(_FLUSH_TICK)
+                if self._error is not None:
+                    return
+                err: Optional[ConnectionLostError] = None
+                with self._wlock:
+                    now = time.monotonic()
+                    if self._wbuf and now - self._wbuf_since >= _FLUSH_TICK:
+                        data = bytes(self._wbuf)
+                        self._wbuf.clear()
+                        self._loop = False
+                        try:
+                            self._sock.sendall(data)
+                            self._last_send = now
+                        except OSError as e:
+                            err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
+                    elif not self._wbuf and now - self._last_activity > _LOOP_IDLE:
+                        self._loop = False
+                if err is not None:
+                    self.fail(err)
+                    return
+                if not self._loop:
+                    break
 
     def start(self, make: Callable[[int], bytes], lock: Optional[Any] = None) -> Tuple[int, Call]:
         """Registers a call under a fresh req and sends the frame ``make(req)``."""
@@ -253,6 +319,21 @@ class Connection:
                 self._pending.pop(req, None)
             raise
         return req, call
+
+    def start_deferred(self, make: Callable[[int], bytes]) -> int:
+        """As start(), for a RELEASE whose reply nobody waits for, written with release_write."""
+        req = self._next()
+        with self._mu:
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = Call()
+        try:
+            self.release_write(make(req))
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+        return req
 
     def wait(self, req: int, call: Call) -> wire.Frame:
         """Waits for the reply of ``req``, reading the socket itself when nobody else does.
@@ -521,6 +602,10 @@ class Connection:
                 call.wake()
             self._idle.notify_all()
         self._poke()
+        with self._wlock:
+            if not self._loop:
+                self._loop = True
+                self._kick.release()  # the flusher wakes, sees _error and ends
         for lock in held.values():
             lock._on_lost(None, str(err))
 
