@@ -629,6 +629,7 @@ class _ConnClosed(Exception):
 # -- the per-process registry ----------------------------------------------------------------
 
 _registry: Dict[Tuple[str, str], Connection] = {}
+_pid = os.getpid()  # this process's; set again in a forked child (no getpid syscall per call)
 _registry_lock = threading.Lock()
 
 
@@ -636,11 +637,11 @@ def get(remote: str, auth: Optional[str]) -> Connection:
     """The process's live connection to remote, made on first use and after one died."""
     key = (remote, auth or "")
     conn = _registry.get(key)
-    if conn is not None and conn._error is None and conn.pid == os.getpid():
+    if conn is not None and conn._error is None and conn.pid == _pid:
         return conn
     with _registry_lock:
         conn = _registry.get(key)
-        if conn is None or conn._error is not None or conn.pid != os.getpid():
+        if conn is None or conn._error is not None or conn.pid != _pid:
             conn = Connection(remote, auth)
             _registry[key] = conn
         return conn
@@ -665,8 +666,9 @@ _after_fork_hooks: "weakref.WeakSet[object]" = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    global _registry_lock
+    global _registry_lock, _pid
     _registry_lock = threading.Lock()
+    _pid = os.getpid()
     for conn in list(_registry.values()):
         # Close only this process's copy of the descriptor: no shutdown(), which would end
         # the parent's session too.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
@@ -13,9 +14,9 @@ from .errors import LockLostError, LockTimeout, NotHeldError, ServerError
 
 LostCallback = Callable[[Any], None]
 
-# Lock.release hands its RELEASE to the next request's write (or the flusher thread): one
-# syscall and one server wake-up per acquire/release cycle instead of two. False: written at once.
-PIPELINE_RELEASE = True
+# Lock/RLock.release hand their RELEASE to the connection's release_write (pipelined with the
+# next request in a release-then-acquire loop). False (or $WWLY_PIPELINE_RELEASE=0): written at once.
+PIPELINE_RELEASE = os.environ.get("WWLY_PIPELINE_RELEASE", "1") != "0"
 
 
 def _wait_ns(blocking: bool, timeout: float) -> int:
