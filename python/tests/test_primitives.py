@@ -21,8 +21,10 @@ from we_will_lock_you import (
     Lock,
     RLock,
     Semaphore,
+    _conn,
     errors,
 )
+from we_will_lock_you import _wire as wire
 
 
 def uniq(prefix: str) -> str:
@@ -367,3 +369,36 @@ def test_deadlock_check_off_by_default_waits(remote: str) -> None:
 def test_rlock_has_no_lease(remote: str) -> None:
     with pytest.raises(ValueError):
         RLock(remote=remote, ttl=5)
+
+
+def test_barrier_action_raising_breaks_it(remote: str) -> None:
+    def boom() -> None:
+        raise KeyError("action failed")
+
+    b = Barrier(2, action=boom, name=uniq("b"), remote=remote)
+    got = run_threads(2, lambda i: b.wait(10))
+    assert sum(isinstance(g, KeyError) for g in got) == 1, got
+    assert b.broken
+
+
+def test_leased_lock_with_deadlock_check_gets_its_lease(remote: str) -> None:
+    """deadlock_check takes the OP path, which has no ttl: the lease is set by a RENEW at once."""
+    lk = Lock(name=uniq("dl"), remote=remote, ttl=5, deadlock_check=True)
+    with lk:
+        conn = _conn.get(remote, None)
+        deadline = time.monotonic() + 5
+        lease = 0
+        while time.monotonic() < deadline:
+            f = conn.request(lambda r: wire.status(r, [lk._wire_name]))
+            lease = f.entries[0].lease_left_ns if f.entries else 0
+            if lease > 0:
+                break
+            time.sleep(0.05)
+        assert 0 < lease <= 5_000_000_000
+
+
+def test_reprs(remote: str) -> None:
+    for obj in (Semaphore(1, remote=remote), BoundedSemaphore(1, remote=remote), Event(remote=remote),
+                Barrier(2, remote=remote), Condition(remote=remote)):
+        r = repr(obj)
+        assert r.startswith("<we_will_lock_you.") and type(obj).__name__ in r and "name=" in r, r
