@@ -65,6 +65,11 @@ type LockInfo struct {
 	Waiters    int
 	OldestWait time.Duration // how long the longest waiter has waited
 	LeaseLeft  time.Duration // 0 when the holder has no lease
+	// Kind is the name's kind as docs/protocol.md spells it: "MUTEX", "RLOCK", "SEMAPHORE",
+	// "BOUNDED_SEMAPHORE", "RWMUTEX", "EVENT", "BARRIER", "CONDITION".
+	Kind    string
+	Holders int   // holds: readers of an RWMutex, grants of a Semaphore; 1 for a held Mutex or RLock
+	Value   int64 // Semaphore: permits free; Event: 1 when set; Barrier: 1 when broken
 }
 
 // reply is what the reader hands a waiting request.

@@ -21,6 +21,11 @@ type Event struct {
 	nameB []byte
 }
 
+// Event returns the event name on this Client without opening it (nothing is sent): a Set
+// through it wakes the current waiters but is forgotten at once unless some connection has the
+// name open. Use it to wait on, or to signal waiters that are already waiting.
+func (c *Client) Event(name string) *Event { return &Event{c: c, name: name, nameB: []byte(name)} }
+
 // OpenEvent opens the event name on this Client (one round trip): ErrWrongKind when the name
 // is live as another kind, ErrTooManyHolds, ErrNameLength, or ErrClosed.
 func (c *Client) OpenEvent(ctx context.Context, name string) (*Event, error) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wwly/wwly/wire"
@@ -61,6 +62,7 @@ func replyError(code wire.Code, msg string) error {
 		base = ErrBroken
 	case wire.CodeDeadlock:
 		base = ErrDeadlock
+		msg = strings.TrimPrefix(msg, "deadlock: ") // the sentinel says it already
 	case wire.CodeTooManyHolds:
 		base = ErrTooManyHolds
 	case wire.CodeInvalid:
@@ -169,3 +171,11 @@ func (c *Client) acquireReply(ctx context.Context, what string, f *wire.Frame, r
 
 // isTimeout reports a server TIMEOUT (a busy try).
 func isTimeout(err error) bool { return errors.Is(err, ErrTimeout) }
+
+// kindName is a STATUS_REPLY kind as LockInfo.Kind spells it; 0 is a MUTEX (docs/protocol.md 10.1).
+func kindName(p wire.Prim) string {
+	if p == 0 {
+		p = wire.PrimMutex
+	}
+	return p.String()
+}

@@ -69,6 +69,10 @@ func TestSemaphoreReturnsPermitsOnClose(t *testing.T) {
 	if err := <-got; err != nil {
 		t.Fatalf("Acquire(4) after the holder closed: %v", err)
 	}
+	st, err := b.Status(ctx, "sem")
+	if err != nil || len(st) != 1 || st[0].Kind != "SEMAPHORE" || st[0].Holders != 1 || st[0].Value != 0 {
+		t.Fatalf("Status of the semaphore: %+v, %v; want SEMAPHORE, 1 holder, 0 free", st, err)
+	}
 	if err := sb.Release(4); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +153,10 @@ func TestEventWakesAll(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(30 * time.Millisecond)
+	eventually(t, 5*time.Second, "every waiter queued", func() bool {
+		st, err := setter.Status(ctx, "go")
+		return err == nil && len(st) == 1 && st[0].Waiters == waiters
+	})
 	if err := ev.Set(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +208,10 @@ func TestBarrierIndexesAndBroken(t *testing.T) {
 	b := c.Barrier("b", parties)
 	got := make(chan error, 1)
 	go func() { _, err := b.Wait(ctx); got <- err }()
-	time.Sleep(20 * time.Millisecond)
+	eventually(t, 5*time.Second, "the wait queued", func() bool {
+		st, err := c.Status(ctx, "b")
+		return err == nil && len(st) == 1 && st[0].Waiters == 1
+	})
 	if err := dial(t, addr).Barrier("b", parties).Abort(ctx); err != nil {
 		t.Fatal(err)
 	}

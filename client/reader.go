@@ -85,6 +85,9 @@ func (c *Client) dispatch(f *wire.Frame) error {
 				Waiters:    int(l.Waiters),
 				OldestWait: time.Duration(l.OldestWait),
 				LeaseLeft:  time.Duration(l.LeaseLeft),
+				Kind:       kindName(l.Kind),
+				Holders:    int(l.Holders),
+				Value:      l.Value,
 			}
 		}
 		c.deliver(f.Req, reply{typ: wire.StatusReply, locks: locks})

@@ -61,6 +61,8 @@ func runRole(role string) int {
 		err = roleHolder()
 	case "cycler":
 		err = roleCycler()
+	case "prim":
+		err = rolePrim()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}

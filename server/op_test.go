@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,25 @@ func (tc *tconn) op(a opArgsT) uint64 {
 	}
 	tc.send(wire.AppendOp(nil, req, &f))
 	return req
+}
+
+// waitWaiters polls STATUS until name has want waiters. With several loops a request reaches
+// its name's shard through an inbox, so a PING's answer does not prove it is queued.
+func (tc *tconn) waitWaiters(name string, want uint32) {
+	tc.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req := tc.id()
+		tc.send(wire.AppendStatus(nil, req, [][]byte{[]byte(name)}))
+		f := tc.expect(wire.StatusReply)
+		if len(f.Locks) == 1 && f.Locks[0].Waiters == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			tc.t.Fatalf("%q: %+v, want %d waiters", name, f.Locks, want)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // acquired reads an ACQUIRED for req and returns it.
@@ -150,8 +170,8 @@ func TestOpEventWakesEveryone(t *testing.T) {
 		for i := range conns {
 			conns[i] = helloConn(t, s)
 			reqs[i] = conns[i].op(acq(wire.PrimEvent, "ev"))
-			conns[i].ping() // waiting
 		}
+		setter.waitWaiters("ev", waiters)
 		isSet := acq(wire.PrimEvent, "ev")
 		isSet.wait = 0
 		setter.expectError(setter.op(isSet), wire.CodeTimeout)
@@ -195,7 +215,7 @@ func TestOpBarrier(t *testing.T) {
 			t.Fatalf("arrival indexes %v, want 0, 1, 2", seen)
 		}
 		w := conns[0].op(wait)
-		conns[0].ping()
+		conns[1].waitWaiters("bar", 1)
 		abort := opArgsT{prim: wire.PrimBarrier, action: wire.ActAbort, name: "bar", param: 3}
 		conns[1].expectOK(conns[1].op(abort))
 		conns[0].expectError(w, wire.CodeBroken)
@@ -280,4 +300,56 @@ func TestOpErrors(t *testing.T) {
 	open := func(name string) opArgsT { return opArgsT{prim: wire.PrimEvent, action: wire.ActOpen, name: name} }
 	a.expectOK(a.op(open("h1")))
 	a.expectError(a.op(open("h2")), wire.CodeTooManyHolds)
+}
+
+// FuzzServerOp sends two OP frames with arbitrary fields after HELLO, then PING: every OP must
+// be answered or left waiting without closing the connection (a well-formed OP is never a
+// protocol error), and another connection must still be served. Seeds run as plain tests.
+func FuzzServerOp(f *testing.F) {
+	f.Add(uint8(2), uint8(1), uint8(0), uint32(1), uint32(0), uint64(1), uint64(0), int64(-1), "r", "", uint8(2), uint8(2))
+	f.Add(uint8(3), uint8(1), uint8(1), uint32(2), uint32(1), uint64(0), uint64(0), int64(0), "s", "", uint8(3), uint8(2))
+	f.Add(uint8(6), uint8(5), uint8(0), uint32(0), uint32(0), uint64(0), uint64(0), int64(0), "e", "", uint8(6), uint8(1))
+	f.Add(uint8(7), uint8(1), uint8(0), uint32(0), uint32(2), uint64(0), uint64(0), int64(5e6), "b", "", uint8(7), uint8(7))
+	f.Add(uint8(8), uint8(1), uint8(0), uint32(0), uint32(0), uint64(0), uint64(1), int64(-1), "c", "m", uint8(1), uint8(1))
+	f.Add(uint8(5), uint8(1), uint8(3), uint32(0), uint32(0), uint64(0), uint64(0), int64(-1), "w", "", uint8(5), uint8(2))
+	f.Add(uint8(9), uint8(11), uint8(0xff), uint32(0), uint32(0), uint64(0), uint64(0), int64(0), "", "", uint8(0), uint8(0))
+	s := startServer(f, withLoops(2))
+	probe := helloConn(f, s)
+	f.Fuzz(func(t *testing.T, prim, action, flags uint8, n, param uint32, owner, token uint64, wait int64,
+		name, lock string, prim2, action2 uint8) {
+		if len(name) > 300 || len(lock) > 300 {
+			return
+		}
+		c, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fr := wire.Frame{Prim: wire.Prim(prim), Action: wire.Action(action), Flags: wire.Flags(flags), N: n, Param: param,
+			Owner: owner, Token: token, Wait: wait, Name: []byte(name), Lock: []byte(lock)}
+		b := wire.AppendHello(nil, 1, nil, nil)
+		b = wire.AppendOp(b, 2, &fr)
+		fr.Prim, fr.Action = wire.Prim(prim2), wire.Action(action2)
+		b = wire.AppendOp(b, 3, &fr)
+		b = wire.AppendPing(b, 4)
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		r := wire.NewReader(c, wire.DefaultLimits())
+		for {
+			got, err := r.Next()
+			if err != nil {
+				t.Fatalf("no PONG after two OPs: %v", err)
+			}
+			if got.Type == wire.Error && got.Req == 0 {
+				t.Fatalf("connection closed by ERROR %v %q", got.Code, got.Msg)
+			}
+			if got.Type == wire.Pong {
+				break
+			}
+		}
+		probe.t = t
+		probe.ping()
+	})
 }

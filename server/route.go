@@ -4,6 +4,7 @@ package server
 // and engine events between loops, and running the engine.
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -70,7 +71,8 @@ type message struct {
 	kind  msgKind
 	shard *shard
 	req   request
-	evs   []engine.Event // names and cycles owned by the message
+	evs   []engine.Event  // names and cycles owned by the message
+	one   [1]engine.Event // evs's first backing array: one event costs no extra allocation
 	locks []wire.LockInfo
 }
 
@@ -268,9 +270,11 @@ func (l *loop) afterEngine(sh *shard, now int64) {
 		m := out[dst.idx]
 		if m == nil {
 			m = &message{kind: mEvents}
+			m.evs = m.one[:0]
 			out[dst.idx] = m
 		}
-		m.evs = append(m.evs, ownEvent(ev))
+		own := ownEvent(ev, m.evs)
+		m.evs = append(m.evs, own)
 	}
 	for i, m := range out {
 		if m != nil {
@@ -289,10 +293,16 @@ func (l *loop) afterEngine(sh *shard, now int64) {
 	}
 }
 
-// ownEvent copies ev out of engine memory (its name and cycle alias it) to cross loops.
-func ownEvent(ev *engine.Event) engine.Event {
+// ownEvent copies ev out of engine memory (its name and cycle alias it) to cross loops. The
+// wake-ups of one Event SET share a name: the copy made for the previous event of the same
+// message (prev) is shared rather than made again.
+func ownEvent(ev *engine.Event, prev []engine.Event) engine.Event {
 	c := *ev
-	c.Name = cloneBytes(ev.Name)
+	if k := len(prev); k > 0 && bytes.Equal(prev[k-1].Name, ev.Name) {
+		c.Name = prev[k-1].Name
+	} else {
+		c.Name = cloneBytes(ev.Name)
+	}
 	if ev.Cycle != nil {
 		c.Cycle = make([]engine.Hop, len(ev.Cycle))
 		for i, h := range ev.Cycle {

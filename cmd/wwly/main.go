@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 		newReportCmd(),
 		newTuneCmd(),
 		newGateCmd(),
+		newEventCmd(),
 	)
 	return root
 }
