@@ -3,6 +3,8 @@ write; a RELEASE that no request follows still reaches the server within a few m
 
 from __future__ import annotations
 
+import random
+import threading
 import time
 import uuid
 
@@ -65,3 +67,34 @@ def test_release_then_acquire_lets_the_earlier_waiter_in(remote: str) -> None:
         lock.release()
     finally:
         other.close()
+
+
+def test_loop_mode_flapping_under_threads(remote: str) -> None:
+    """Threads alternate tight loops and pauses around the flush tick, so loop mode starts and
+    ends many times; no error, and no RELEASE is left behind (another session gets every lock)."""
+    locks = [Lock(name=f"pl/{uuid.uuid4().hex}", remote=remote) for _ in range(4)]
+    errors: list = []
+
+    def run(i: int) -> None:
+        rng = random.Random(1977 + i)
+        deadline = time.monotonic() + 2.0
+        try:
+            for _ in range(3000):
+                if time.monotonic() > deadline:
+                    break
+                locks[i].acquire()
+                locks[i].release()
+                pause = rng.choice((0, 0, 0, 0.0002, 0.0006, 0.002))
+                if pause:
+                    time.sleep(pause)
+        except BaseException as e:  # noqa: B902 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(len(locks))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(20)
+    assert not errors, errors
+    for lk in locks:
+        assert other_session_takes(remote, lk._wire_name, wire.MUTEX, within=5) < 0.5

@@ -248,6 +248,7 @@ class Connection:
                 self._wbuf.clear()
             elif not self._loop and time.monotonic() - self._last_release < _LOOP_GAP:
                 self._loop = True  # a release-then-request loop: pipeline its next releases
+                self._last_activity = time.monotonic()
                 self._kick.release()
             try:
                 self._sock.sendall(data)
@@ -285,23 +286,26 @@ class Connection:
                 if self._error is not None:
                     return
                 err: Optional[ConnectionLostError] = None
+                # Loop mode ends only here, and the flusher then always goes back to _kick:
+                # each start of loop mode (one _kick.release()) meets exactly one acquire.
+                stop = False
                 with self._wlock:
                     now = time.monotonic()
                     if self._wbuf and now - self._wbuf_since >= _FLUSH_TICK:
                         data = bytes(self._wbuf)
                         self._wbuf.clear()
-                        self._loop = False
+                        self._loop, stop = False, True
                         try:
                             self._sock.sendall(data)
                             self._last_send = now
                         except OSError as e:
                             err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
                     elif not self._wbuf and now - self._last_activity > _LOOP_IDLE:
-                        self._loop = False
+                        self._loop, stop = False, True
                 if err is not None:
                     self.fail(err)
                     return
-                if not self._loop:
+                if stop:
                     break
 
     def start(self, make: Callable[[int], bytes], lock: Optional[Any] = None) -> Tuple[int, Call]:
