@@ -20,7 +20,8 @@ class Barrier(Named):
     everyone, as in threading. Every user of the name must pass the same ``parties``.
     ``action`` runs in the process whose wait got index parties-1, after the release (a
     remote barrier cannot hold the others while it runs, unlike threading); if it raises, the
-    barrier is aborted and the exception propagates from that wait.
+    barrier is aborted and the exception propagates from that wait. Pickling (and passing to
+    multiprocessing) carries parties, timeout and name, not ``action``.
     """
 
     _prim = wire.BARRIER

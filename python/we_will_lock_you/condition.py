@@ -24,6 +24,10 @@ class Condition:
     ``lock`` is a :class:`Lock` or :class:`RLock` of this package (default: a new RLock named
     ``<name>/lock``); the server releases it during a wait and gives it back before the wait
     returns, also when it times out. Every user of the name must bind the same lock name.
+
+    Unlike threading, a wait interrupted by an exception (KeyboardInterrupt) cancels the wait and
+    returns without the lock (a re-grant that raced the cancel is given back), so the enclosing
+    ``with`` then raises RuntimeError on exit. Pickling carries the lock (unheld) and the name.
     """
 
     def __init__(self, lock: Optional[Union[Lock, RLock]] = None, name: Optional[Union[str, bytes]] = None,
