@@ -1,4 +1,4 @@
-"""RLock: threading.RLock's documented behaviour over the remote mutex."""
+"""RLock: threading.RLock's documented behaviour over the server's RLock."""
 
 from __future__ import annotations
 
@@ -16,16 +16,41 @@ def new(remote: str) -> RLock:
 
 def test_reentry_counts(remote: str) -> None:
     r = new(remote)
-    other = Lock(name=r.name, remote=remote)
+    other = RLock(name=r.name, remote=remote)  # the same server RLock, tried from another thread
+
+    def try_other(timeout: float) -> bool:
+        res: list = []
+        t = threading.Thread(target=lambda: res.append(other.acquire(timeout=timeout) and (other.release() or True)))
+        t.start()
+        t.join(10)
+        return res == [True]
+
     assert r.acquire() and r.acquire() and r.acquire(timeout=1)
     assert "count=3" in repr(r) and repr(r).startswith("<locked we_will_lock_you.RLock")
     r.release()
     r.release()
-    assert other.acquire(False) is False  # still held once
+    assert not try_other(0)  # still held once
     r.release()
     assert "count=0" in repr(r) and repr(r).startswith("<unlocked")
-    assert other.acquire(timeout=5)
-    other.release()
+    assert try_other(5)
+
+
+def test_two_objects_nest_on_the_server(remote: str) -> None:
+    """Two objects for one name in one thread: the server's re-entry, granted at once."""
+    a = new(remote)
+    b = RLock(name=a.name, remote=remote)
+    with a:
+        assert b.acquire(timeout=1)
+        assert b.token == a.token  # the outermost grant's token
+        b.release()
+        assert a.locked()
+
+
+def test_a_mutex_name_is_not_an_rlock(remote: str) -> None:
+    r = new(remote)
+    with r:
+        with pytest.raises(errors.WrongKindError):
+            Lock(name=r.name, remote=remote).acquire(timeout=1)
 
 
 def test_nested_with(remote: str) -> None:

@@ -35,19 +35,28 @@ def doc_example(name: str) -> bytes:
     ("status", wire.status(11, [b"jobs/42"])),
     ("ping", wire.ping(12)),
     ("pong", wire.pong(12)),
+    ("op_semaphore_acquire", wire.op(20, wire.SEMAPHORE, wire.A_ACQUIRE, b"gpus", n=2, param=4,
+                                     wait_ns=5_000_000_000)),
+    ("op_rlock_acquire", wire.op(21, wire.RLOCK, wire.A_ACQUIRE, b"db", flags=wire.F_DETECT, owner=7, wait_ns=-1)),
+    ("op_condition_wait", wire.op(22, wire.CONDITION, wire.A_ACQUIRE, b"queue/ready", token=1001,
+                                  wait_ns=1_000_000_000, lock=b"queue")),
+    ("op_event_set", wire.op(23, wire.EVENT, wire.A_SET, b"go")),
 ])
 def test_encoders_match_doc(name: str, encoded: bytes) -> None:
     assert encoded == doc_example(name)
 
 
 @pytest.mark.parametrize("name, want", [
-    ("welcome", wire.Frame(wire.WELCOME, 1, welcome=(1, 42, 1_000_000_000, 5_000_000_000))),
+    ("welcome", wire.Frame(wire.WELCOME, 1, welcome=(2, 42, 1_000_000_000, 5_000_000_000))),
     ("granted", wire.Frame(wire.GRANTED, 7, token=1001)),
     ("ok", wire.Frame(wire.OK, 8)),
     ("lost", wire.Frame(wire.LOST, 0, token=1001, target=7, code=14, name=b"jobs/42")),
     ("error_request", wire.Frame(wire.ERROR, 7, code=6, msg="timeout")),
     ("error_conn", wire.Frame(wire.ERROR, 0, code=11, msg="bye")),
     ("pong", wire.Frame(wire.PONG, 12)),
+    ("acquired_barrier", wire.Frame(wire.ACQUIRED, 24, value=2)),
+    ("error_deadlock", wire.Frame(wire.ERROR, 21, code=wire.DEADLOCK,
+                                  msg='deadlock: 42/7 waits for "db" -> 43/1 waits for "cache"')),
     ("status_reply", wire.Frame(wire.STATUS_REPLY, 11, entries=[
         wire.StatusEntry(42, 1001, 2, 1_500_000, 29_000_000_000, b"jobs/42")])),
 ])

@@ -6,11 +6,10 @@ lock server (https://github.com/wwly/wwly, ``wwly serve``).
     with lock:
         ...
 
-Layout: the primitives live one per module and are re-exported here. Today the server serves
-an exclusive mutex, so this package ships ``Lock`` and ``RLock`` (re-entrancy counted in the
-client). ``Semaphore``/``BoundedSemaphore`` (``semaphore.py``), ``Event`` (``event.py``),
-``Condition`` (``condition.py``) and ``Barrier`` (``barrier.py``) will be added beside them
-when the server serves those primitives; they are not shipped before they can work.
+Layout: the primitives live one per module and are re-exported here: ``Lock`` and ``RLock``
+(``_lock.py``), ``Semaphore``/``BoundedSemaphore`` (``semaphore.py``), ``Event``
+(``event.py``), ``Condition`` (``condition.py``), ``Barrier`` (``barrier.py``), each served by
+the server's primitive of the same name (protocol version 2).
 
 Internals: ``_wire`` (the protocol codec, pure), ``_conn`` (one pipelined connection per
 process and server, its reader and timer threads, fork handling), ``_lock`` (Lock, RLock).
@@ -19,6 +18,12 @@ process and server, its reader and timer threads, fork handling), ``_lock`` (Loc
 from . import errors
 from ._conn import close_all
 from ._lock import Lock, RLock
+from .barrier import Barrier
+from .condition import Condition
+from .errors import BrokenBarrierError, DeadlockError
+from .event import Event
+from .semaphore import BoundedSemaphore, Semaphore
 
-__all__ = ["Lock", "RLock", "errors", "close_all"]
-__version__ = "0.1.0"
+__all__ = ["Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event", "Barrier",
+           "BrokenBarrierError", "DeadlockError", "errors", "close_all"]
+__version__ = "0.2.0"

@@ -19,6 +19,7 @@ when the parent exits, whatever the child does.
 from __future__ import annotations
 
 import _thread
+import collections
 import heapq
 import select
 import itertools
@@ -27,23 +28,26 @@ import socket
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from . import _wire as wire
 from .errors import (
     AuthError,
+    BrokenBarrierError,
     ConnectError,
     ConnectionLostError,
+    DeadlockError,
+    InvalidArgumentError,
     InvalidNameError,
     NotHeldError,
+    OverReleaseError,
     ProtocolError,
     QueueFullError,
     ServerError,
     TooManyRequestsError,
+    WrongKindError,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._lock import Lock
 
 DEFAULT_REMOTE = "127.0.0.1:1977"
 CONNECT_TIMEOUT = 5.0
@@ -51,6 +55,13 @@ CONNECT_TIMEOUT = 5.0
 # thread doing acquire/release in a loop keeps reading its own replies.
 _IDLE_TAKEOVER = 0.01
 _IDLE_POLL = 0.05
+# Release pipelining (see release_write): a RELEASE followed within _LOOP_GAP by the next request
+# puts the connection in loop mode, where RELEASEs wait for the next request's write; the flusher
+# thread writes one that waited _FLUSH_TICK (and leaves loop mode). Outside loop mode a RELEASE is
+# written at once: no thread wake-up per release (in CPython that costs more than the syscall).
+_LOOP_GAP = 0.0002
+_FLUSH_TICK = 0.0005
+_LOOP_IDLE = 0.05
 
 
 def default_remote() -> str:
@@ -85,12 +96,15 @@ class Call:
 
     __slots__ = ("done", "frame", "error", "lock", "abandoned", "settled", "blocked", "offered")
 
-    def __init__(self, lock: Optional["Lock"] = None) -> None:
+    def __init__(self, lock: Optional[Any] = None) -> None:
         self.done = _thread.allocate_lock()
         self.done.acquire()
         self.frame: Optional[wire.Frame] = None
         self.error: Optional[BaseException] = None
-        self.lock = lock  # the Lock an ACQUIRE is for; its state is set by the reader at GRANTED
+        # The object an ACQUIRE is for: at GRANTED/ACQUIRED the reader calls its
+        # _on_granted(conn, req, token, by_op) -> bool (True: track the hold for LOST and failure),
+        # or, for an abandoned call, its _give_back(req, token) -> Optional[bytes].
+        self.lock = lock
         self.abandoned = False  # the caller gave up: a GRANTED that still comes is released
         self.settled = False  # frame or error is set
         self.blocked = False  # the waiter sleeps on done
@@ -103,16 +117,29 @@ class Call:
             self.done.release()
 
 
-def server_error(frame: wire.Frame, what: str) -> ServerError:
+_CODE_ERRORS = {
+    wire.QUEUE_FULL: QueueFullError,
+    wire.TOO_MANY_REQUESTS: TooManyRequestsError,
+    wire.DEADLOCK: DeadlockError,
+    wire.WRONG_KIND: WrongKindError,
+    wire.OVER_RELEASE: OverReleaseError,
+    wire.INVALID: InvalidArgumentError,
+}
+
+
+def server_error(frame: wire.Frame, what: str) -> Exception:
+    """The exception for an ERROR frame answering one request (the type Python code expects)."""
     name = wire.CODE_NAMES.get(frame.code, f"code {frame.code}")
+    if frame.code == wire.DEADLOCK:
+        return DeadlockError(f"{what}: {frame.msg or name}", frame.code, name)
     msg = f"{what}: {name}" + (f": {frame.msg}" if frame.msg else "")
-    cls = {wire.QUEUE_FULL: QueueFullError, wire.TOO_MANY_REQUESTS: TooManyRequestsError,
-           wire.NOT_HELD: NotHeldError}.get(frame.code, ServerError)
-    if cls is NotHeldError:
-        return NotHeldError(msg)  # type: ignore[return-value]
-    if cls is ServerError and frame.code == wire.NAME_LENGTH:
-        return InvalidNameError(msg)  # type: ignore[return-value]
-    return cls(msg, frame.code, name)
+    if frame.code in (wire.NOT_HELD, wire.NOT_OWNER):
+        return NotHeldError(msg)
+    if frame.code == wire.NAME_LENGTH:
+        return InvalidNameError(msg)
+    if frame.code == wire.BROKEN:
+        return BrokenBarrierError(msg)
+    return _CODE_ERRORS.get(frame.code, ServerError)(msg, frame.code, name)
 
 
 class Connection:
@@ -123,7 +150,14 @@ class Connection:
         self.remote = remote
         self._auth = (auth or "").encode("utf-8")
         self._next = itertools.count(1).__next__  # atomic under the GIL
-        self._wlock = threading.Lock()  # serialises socket writes
+        self._wlock = threading.Lock()  # serialises socket writes; guards _wbuf and loop mode
+        self._wbuf = bytearray()  # deferred RELEASEs: they go out with the next write (release_write)
+        self._wbuf_since = 0.0  # when _wbuf became non-empty
+        self._loop = False  # loop mode; the flusher polls while it is on
+        self._last_release = -1.0  # when a RELEASE was last written at once
+        self._last_activity = 0.0  # last release_write in loop mode
+        self._kick = _thread.allocate_lock()  # released (once) when loop mode starts
+        self._kick.acquire()
         self._mu = threading.Lock()  # guards _pending, _held, _error
         self._pending: Dict[int, Call] = {}
         self._rlock = threading.Lock()  # the right to read the socket (and use _dec)
@@ -132,8 +166,9 @@ class Connection:
         self._idle = threading.Condition(self._mu)  # the reader thread parks here
         self._last_lead = 0.0  # when a caller last read the socket
         self._reader_polling = False  # the reader thread holds _rlock in poll()
-        self._held: Dict[int, "Lock"] = {}  # by the granted ACQUIRE's req (LOST names it)
+        self._held: Dict[int, Any] = {}  # by the granted ACQUIRE's req (LOST names it)
         self._error: Optional[ConnectionLostError] = None
+        self._deferred: Deque[bytes] = collections.deque()  # see defer()
         self._timers: List[Tuple[float, int, Callable[[], None]]] = []
         self._tcv = threading.Condition(threading.Lock())
         self._tseq = itertools.count().__next__
@@ -146,6 +181,7 @@ class Connection:
         self.pid = os.getpid()
         threading.Thread(target=self._read_loop, name=f"wwly-reader {remote}", daemon=True).start()
         threading.Thread(target=self._timer_loop, name=f"wwly-timer {remote}", daemon=True).start()
+        threading.Thread(target=self._flush_loop, name=f"wwly-flusher {remote}", daemon=True).start()
 
     # -- handshake -------------------------------------------------------------------------
 
@@ -207,6 +243,13 @@ class Connection:
         with self._wlock:
             if self._error is not None:
                 raise self._error
+            if self._wbuf:
+                data = bytes(self._wbuf) + data  # deferred frames first: the server keeps the order
+                self._wbuf.clear()
+            elif not self._loop and time.monotonic() - self._last_release < _LOOP_GAP:
+                self._loop = True  # a release-then-request loop: pipeline its next releases
+                self._last_activity = time.monotonic()
+                self._kick.release()
             try:
                 self._sock.sendall(data)
             except OSError as e:
@@ -217,7 +260,55 @@ class Connection:
         self.fail(err)
         raise err
 
-    def start(self, make: Callable[[int], bytes], lock: Optional["Lock"] = None) -> Tuple[int, Call]:
+    def release_write(self, data: bytes) -> None:
+        """Writes a RELEASE: in loop mode it goes out in the same write as the next request (one
+        syscall and one server wake-up per acquire/release cycle, as the Go client does), or
+        from the flusher after at most _FLUSH_TICK; otherwise at once. Raises
+        ConnectionLostError when the connection is gone."""
+        with self._wlock:
+            if self._loop and self._error is None:
+                now = time.monotonic()
+                if not self._wbuf:
+                    self._wbuf_since = now
+                self._wbuf += data
+                self._last_activity = now
+                return
+        self.send(data)
+        self._last_release = time.monotonic()
+
+    def _flush_loop(self) -> None:
+        """Sleeps until loop mode starts, then polls every _FLUSH_TICK: a RELEASE that waited a
+        tick (no request came to carry it) is written and loop mode ends; so does a quiet spell."""
+        while True:
+            self._kick.acquire()
+            while True:
+                time.sleep(_FLUSH_TICK)
+                if self._error is not None:
+                    return
+                err: Optional[ConnectionLostError] = None
+                # Loop mode ends only here, and the flusher then always goes back to _kick:
+                # each start of loop mode (one _kick.release()) meets exactly one acquire.
+                stop = False
+                with self._wlock:
+                    now = time.monotonic()
+                    if self._wbuf and now - self._wbuf_since >= _FLUSH_TICK:
+                        data = bytes(self._wbuf)
+                        self._wbuf.clear()
+                        self._loop, stop = False, True
+                        try:
+                            self._sock.sendall(data)
+                            self._last_send = now
+                        except OSError as e:
+                            err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
+                    elif not self._wbuf and now - self._last_activity > _LOOP_IDLE:
+                        self._loop, stop = False, True
+                if err is not None:
+                    self.fail(err)
+                    return
+                if stop:
+                    break
+
+    def start(self, make: Callable[[int], bytes], lock: Optional[Any] = None) -> Tuple[int, Call]:
         """Registers a call under a fresh req and sends the frame ``make(req)``."""
         req = self._next()
         call = Call(lock)
@@ -232,6 +323,21 @@ class Connection:
                 self._pending.pop(req, None)
             raise
         return req, call
+
+    def start_deferred(self, make: Callable[[int], bytes]) -> int:
+        """As start(), for a RELEASE whose reply nobody waits for, written with release_write."""
+        req = self._next()
+        with self._mu:
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = Call()
+        try:
+            self.release_write(make(req))
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+        return req
 
     def wait(self, req: int, call: Call) -> wire.Frame:
         """Waits for the reply of ``req``, reading the socket itself when nobody else does.
@@ -338,6 +444,15 @@ class Connection:
         req, call = self.start(make)
         return self.wait(req, call)
 
+    def next_req(self) -> int:
+        """A fresh request id (for a frame sent later, e.g. by defer())."""
+        return self._next()
+
+    def track_held(self, req: int, obj: Any) -> None:
+        with self._mu:
+            if self._error is None:
+                self._held[req] = obj
+
     def forget_held(self, req: int) -> None:
         with self._mu:
             self._held.pop(req, None)
@@ -399,13 +514,12 @@ class Connection:
         give_back: Optional[bytes] = None
         with self._mu:
             call = self._pending.pop(f.req, None)
-            if call is not None and f.type == wire.GRANTED and call.lock is not None:
+            if call is not None and call.lock is not None and f.type in (wire.GRANTED, wire.ACQUIRED):
                 if call.abandoned:
-                    # The caller gave up but the lock is held (protocol 3.4): give it back.
-                    give_back = wire.release(self._next(), call.lock._wire_name, f.token)
-                else:
+                    # The caller gave up but holds it (protocol 3.4): give it back.
+                    give_back = call.lock._give_back(self._next(), f.token)
+                elif call.lock._on_granted(self, f.req, f.token, f.type == wire.ACQUIRED):
                     self._held[f.req] = call.lock
-                    call.lock._on_granted(self, f.req, f.token)
         if give_back is not None:
             self._release_quiet(give_back)
         if call is None:
@@ -416,6 +530,11 @@ class Connection:
             call.frame = f
             call.settled = True
             call.wake()
+
+    def defer(self, frame: bytes) -> None:
+        """Sends a fire-and-forget request (its reply is dropped) from the timer thread, within
+        a heartbeat. Safe from any context, a finalizer too: it takes no lock."""
+        self._deferred.append(frame)
 
     def _release_quiet(self, frame: bytes) -> None:
         # The RELEASE's own reply (OK) must find a pending entry, so register one.
@@ -451,6 +570,8 @@ class Connection:
                     self._tcv.wait(min(beat, max(nxt, 0.0)))
             for fn in due:
                 fn()
+            while self._deferred:
+                self._release_quiet(self._deferred.popleft())
             now = time.monotonic()
             if self.timeout and now - self._last_recv > self.timeout:
                 self.fail(ConnectionLostError(
@@ -485,6 +606,10 @@ class Connection:
                 call.wake()
             self._idle.notify_all()
         self._poke()
+        with self._wlock:
+            if not self._loop:
+                self._loop = True
+                self._kick.release()  # the flusher wakes, sees _error and ends
         for lock in held.values():
             lock._on_lost(None, str(err))
 
@@ -508,6 +633,7 @@ class _ConnClosed(Exception):
 # -- the per-process registry ----------------------------------------------------------------
 
 _registry: Dict[Tuple[str, str], Connection] = {}
+_pid = os.getpid()  # this process's; set again in a forked child (no getpid syscall per call)
 _registry_lock = threading.Lock()
 
 
@@ -515,11 +641,11 @@ def get(remote: str, auth: Optional[str]) -> Connection:
     """The process's live connection to remote, made on first use and after one died."""
     key = (remote, auth or "")
     conn = _registry.get(key)
-    if conn is not None and conn._error is None and conn.pid == os.getpid():
+    if conn is not None and conn._error is None and conn.pid == _pid:
         return conn
     with _registry_lock:
         conn = _registry.get(key)
-        if conn is None or conn._error is not None or conn.pid != os.getpid():
+        if conn is None or conn._error is not None or conn.pid != _pid:
             conn = Connection(remote, auth)
             _registry[key] = conn
         return conn
@@ -544,8 +670,9 @@ _after_fork_hooks: "weakref.WeakSet[object]" = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
-    global _registry_lock
+    global _registry_lock, _pid
     _registry_lock = threading.Lock()
+    _pid = os.getpid()
     for conn in list(_registry.values()):
         # Close only this process's copy of the descriptor: no shutdown(), which would end
         # the parent's session too.

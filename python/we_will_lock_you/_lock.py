@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import threading
-import uuid
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, Tuple, Union
 
 from . import _conn
 from . import _wire as wire
+from ._prim import TIMEOUT_MAX, fresh_name, owner_id
 from .errors import LockLostError, LockTimeout, NotHeldError, ServerError
 
-TIMEOUT_MAX = threading.TIMEOUT_MAX
+LostCallback = Callable[[Any], None]
 
-LostCallback = Callable[["Lock"], None]
-
-
-def _fresh_name() -> str:
-    return f"py/{uuid.uuid4().hex}"
+# Lock/RLock.release hand their RELEASE to the connection's release_write (pipelined with the
+# next request in a release-then-acquire loop). False (or $WWLY_PIPELINE_RELEASE=0): written at once.
+PIPELINE_RELEASE = os.environ.get("WWLY_PIPELINE_RELEASE", "1") != "0"
 
 
 def _wait_ns(blocking: bool, timeout: float) -> int:
@@ -54,6 +53,12 @@ class Lock:
     Pickling, or passing to ``multiprocessing.Process`` under any start method, gives an
     object for the same remote lock; a hold does not travel (the new object is unlocked), and
     neither does ``on_lost``. After ``os.fork()`` the child's copy is unlocked too.
+
+    ``deadlock_check=True`` (here, or per ``acquire``) makes an acquire that would wait into a
+    cycle of threads/processes waiting for each other's locks fail at once with
+    :class:`~.errors.DeadlockError` (a RuntimeError). Holds are bound to the acquiring thread
+    for that graph (the server's owner); a hold with a lease (``ttl``) is bound to the whole
+    connection instead, as the protocol's leased ACQUIRE has no owner.
     """
 
     def __init__(
@@ -63,8 +68,9 @@ class Lock:
         auth_token: Optional[str] = None,
         ttl: Optional[float] = None,
         on_lost: Optional[LostCallback] = None,
+        deadlock_check: bool = False,
     ) -> None:
-        self.name: Union[str, bytes] = _fresh_name() if name is None else name
+        self.name: Union[str, bytes] = fresh_name() if name is None else name
         self._wire_name = _conn.encode_name(self.name)
         self.remote = remote or _conn.default_remote()
         _conn.parse_remote(self.remote)
@@ -73,6 +79,7 @@ class Lock:
             raise ValueError("ttl must be > 0 seconds (or None for no lease)")
         self.ttl = ttl
         self.on_lost = on_lost
+        self.deadlock_check = deadlock_check
         self._mu = threading.Lock()  # guards the hold state below
         self._reset()
         _conn._after_fork_hooks.add(self)
@@ -89,16 +96,26 @@ class Lock:
 
     # -- threading.Lock's API ----------------------------------------------------------------
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+    def acquire(self, blocking: bool = True, timeout: float = -1, *,
+                deadlock_check: Optional[bool] = None) -> bool:
         """Waits for the lock as threading.Lock.acquire does and returns whether it was had.
-        Raises ConnectionLostError (a ConnectionError) if the connection dies meanwhile."""
+        Raises ConnectionLostError (a ConnectionError) if the connection dies meanwhile, and
+        DeadlockError if ``deadlock_check`` is on and the wait would close a cycle."""
         wait_ns = _wait_ns(blocking, timeout)
+        detect = self.deadlock_check if deadlock_check is None else deadlock_check
         conn = _conn.get(self.remote, self._auth)
-        ttl_ns = int(self.ttl * 1e9) if self.ttl else 0
         name = self._wire_name
-        req, call = conn.start(lambda r: wire.acquire(r, name, wait_ns, ttl_ns), self)
+        if self.ttl and not detect:
+            ttl_ns = int(self.ttl * 1e9)
+            req, call = conn.start(lambda r: wire.acquire(r, name, wait_ns, ttl_ns), self)
+        else:
+            # OP: binds the hold to this thread, so deadlock detection sees who waits for whom.
+            flags = wire.F_DETECT if detect else 0
+            me = owner_id()
+            req, call = conn.start(lambda r: wire.op(r, wire.MUTEX, wire.A_ACQUIRE, name, flags=flags,
+                                                     owner=me, wait_ns=wait_ns), self)
         f = conn.wait(req, call)
-        if f.type == wire.GRANTED:
+        if f.type in (wire.GRANTED, wire.ACQUIRED):
             return True  # the reader already recorded the hold (_on_granted)
         if f.type == wire.ERROR and f.code == wire.TIMEOUT:
             return False
@@ -119,7 +136,10 @@ class Lock:
         conn.forget_held(req)
         name, tok = self._wire_name, token
         try:
-            conn.start(lambda r: wire.release(r, name, tok))
+            if PIPELINE_RELEASE:
+                conn.start_deferred(lambda r: wire.release(r, name, tok))
+            else:
+                conn.start(lambda r: wire.release(r, name, tok))
         except _conn.ConnectionLostError as e:
             # The server released it when the connection died: the hold was lost.
             raise LockLostError(f"release of {self.name!r}: {e}") from e
@@ -164,13 +184,30 @@ class Lock:
 
     # -- called by the connection's threads ----------------------------------------------------
 
-    def _on_granted(self, conn: "_conn.Connection", req: int, token: int) -> None:
+    def _on_granted(self, conn: "_conn.Connection", req: int, token: int, by_op: bool) -> bool:
         with self._mu:
             self._token, self._conn, self._req, self._lost = token, conn, req, False
         if self.ttl:
-            self._schedule_renew(conn, req, token)
+            # An OP grant (deadlock_check, Condition wait) has no lease yet: renew at once.
+            self._schedule_renew(conn, req, token, by_op)
+        return True
 
-    def _schedule_renew(self, conn: "_conn.Connection", req: int, token: int) -> None:
+    def _give_back(self, req: int, token: int) -> Optional[bytes]:
+        return wire.release(req, self._wire_name, token)
+
+    def _detach(self) -> Tuple[Optional[int], Optional["_conn.Connection"], int]:
+        """Forgets the hold locally (a Condition wait hands it to the server); returns it."""
+        with self._mu:
+            token, conn, req = self._token, self._conn, self._req
+            self._token, self._conn = None, None
+        if conn is not None:
+            conn.forget_held(req)
+        return token, conn, req
+
+    def _is_owned(self) -> bool:
+        return self._token is not None
+
+    def _schedule_renew(self, conn: "_conn.Connection", req: int, token: int, at_once: bool) -> None:
         assert self.ttl
         ttl_ns, name = int(self.ttl * 1e9), self._wire_name
 
@@ -183,7 +220,7 @@ class Lock:
                 return
             conn.schedule(self.ttl / 3, renew)  # type: ignore[operator]
 
-        conn.schedule(self.ttl / 3, renew)
+        conn.schedule(0 if at_once else self.ttl / 3, renew)
 
     def _on_lost(self, token: Optional[int], why: str) -> None:
         with self._mu:
@@ -198,7 +235,7 @@ class Lock:
     # -- pickling, repr --------------------------------------------------------------------------
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        return (type(self), (self.name, self.remote, self._auth, self.ttl))
+        return (type(self), (self.name, self.remote, self._auth, self.ttl, None, self.deadlock_check))
 
     def __repr__(self) -> str:
         state = "locked" if self._token is not None else "unlocked"
@@ -206,14 +243,35 @@ class Lock:
                 f"name={self.name!r} remote={self.remote!r} token={self._token} at {hex(id(self))}>")
 
 
-class RLock:
-    """A re-entrant remote lock, like :class:`threading.RLock`: the owning thread may acquire
-    it again; it is released when that thread has released it as often as it acquired it.
+class _RLockGrant:
+    """What the connection sees of one RLock ACQUIRE: the owner it was sent for, so an
+    abandoned grant is given back by that owner."""
 
-    Built on the server's exclusive mutex: the server sees one hold; the re-entrancy count and
-    the owning thread are kept in this object, in this process. (When the server serves a
-    native RLock this class will use it, with the same API.) Only the owner may release
-    (else RuntimeError, as threading). Takes Lock's arguments; ``token``, ``lost`` as Lock.
+    __slots__ = ("rlock", "owner")
+
+    def __init__(self, rlock: "RLock", owner: int) -> None:
+        self.rlock, self.owner = rlock, owner
+
+    def _on_granted(self, conn: "_conn.Connection", req: int, token: int, by_op: bool) -> bool:
+        return self.rlock._on_granted(conn, req, token)
+
+    def _give_back(self, req: int, token: int) -> Optional[bytes]:
+        return wire.op(req, wire.RLOCK, wire.A_RELEASE, self.rlock._wire_name, owner=self.owner)
+
+    def _on_lost(self, token: Optional[int], why: str) -> None:
+        self.rlock._on_lost(why)
+
+
+class RLock:
+    """A re-entrant remote lock, like :class:`threading.RLock`, served by the server's RLock:
+    the owner is (this process's connection, the acquiring thread). The owning thread may
+    acquire it again; it is free when that thread has released it as often as it acquired it;
+    only the owner may release (else RuntimeError, as threading).
+
+    Re-entry through one object is counted here (the server holds depth 1 for it and is not
+    asked again); two objects for one name in one thread nest on the server, which grants a
+    re-entry at once whoever waits. Takes Lock's arguments except ``ttl``: the protocol's RLock
+    has no lease. ``token`` is the fencing token of the outermost grant; ``lost`` as Lock.
     """
 
     def __init__(
@@ -223,77 +281,149 @@ class RLock:
         auth_token: Optional[str] = None,
         ttl: Optional[float] = None,
         on_lost: Optional[LostCallback] = None,
+        deadlock_check: bool = False,
     ) -> None:
-        self._lock = Lock(name, remote, auth_token, ttl, on_lost)
-        self._owner: Optional[int] = None
-        self._count = 0
+        if ttl is not None:
+            raise ValueError("RLock has no lease: the server's RLock takes no ttl (use Lock(ttl=...))")
+        self.name: Union[str, bytes] = fresh_name() if name is None else name
+        self._wire_name = _conn.encode_name(self.name)
+        self.remote = remote or _conn.default_remote()
+        _conn.parse_remote(self.remote)
+        self._auth = auth_token if auth_token is not None else _conn.default_auth()
+        self.on_lost = on_lost
+        self.deadlock_check = deadlock_check
+        self._after_fork()
         _conn._after_fork_hooks.add(self)
 
     def _after_fork(self) -> None:
-        self._owner, self._count = None, 0
-
-    @property
-    def name(self) -> Union[str, bytes]:
-        return self._lock.name
-
-    @property
-    def remote(self) -> str:
-        return self._lock.remote
+        self._mu = threading.Lock()
+        self._owner: Optional[int] = None
+        self._count = 0
+        self._token: Optional[int] = None
+        self._conn: Optional[_conn.Connection] = None
+        self._req = 0
+        self._lost = False
 
     @property
     def token(self) -> Optional[int]:
-        return self._lock.token
+        return self._token
 
     @property
     def lost(self) -> bool:
-        return self._lock.lost
+        return self._lost
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+    def acquire(self, blocking: bool = True, timeout: float = -1, *,
+                deadlock_check: Optional[bool] = None) -> bool:
+        """As threading.RLock.acquire; ``deadlock_check`` as Lock.acquire."""
         me = threading.get_ident()
+        wait_ns = _wait_ns(blocking, timeout)
         if self._owner == me:
-            _wait_ns(blocking, timeout)  # same argument errors as a first acquire
             self._count += 1
             return True
-        if not self._lock.acquire(blocking, timeout):
+        if not self._acquire_remote(owner_id(), wait_ns, deadlock_check):
             return False
         self._owner, self._count = me, 1
         return True
 
     __enter__ = acquire
 
+    def _acquire_remote(self, owner: int, wait_ns: int, deadlock_check: Optional[bool]) -> bool:
+        detect = self.deadlock_check if deadlock_check is None else deadlock_check
+        flags = wire.F_DETECT if detect else 0
+        conn = _conn.get(self.remote, self._auth)
+        name = self._wire_name
+        req, call = conn.start(lambda r: wire.op(r, wire.RLOCK, wire.A_ACQUIRE, name, flags=flags,
+                                                 owner=owner, wait_ns=wait_ns), _RLockGrant(self, owner))
+        f = conn.wait(req, call)
+        if f.type == wire.ACQUIRED:
+            return True
+        if f.type == wire.ERROR and f.code == wire.TIMEOUT:
+            return False
+        raise _conn.server_error(f, f"acquire {self.name!r}")
+
     def release(self) -> None:
+        """As threading.RLock.release. The last release is written before this returns and
+        not waited for (the server handles a connection's requests in order)."""
         if self._owner != threading.get_ident():
+            if self._lost:
+                raise LockLostError(f"release of {self.name!r}: the hold was lost before release")
             raise NotHeldError("cannot release un-acquired lock")
         self._count -= 1
         if self._count == 0:
             self._owner = None
-            self._lock.release()
+            self._release_remote(owner_id())
+
+    def _release_remote(self, owner: int) -> None:
+        token, conn, _ = self._detach()
+        if token is None or conn is None:
+            raise LockLostError(f"release of {self.name!r}: the hold was lost before release")
+        name = self._wire_name
+        try:
+            if PIPELINE_RELEASE:
+                conn.start_deferred(lambda r: wire.op(r, wire.RLOCK, wire.A_RELEASE, name, owner=owner))
+            else:
+                conn.start(lambda r: wire.op(r, wire.RLOCK, wire.A_RELEASE, name, owner=owner))
+        except _conn.ConnectionLostError as e:
+            raise LockLostError(f"release of {self.name!r}: {e}") from e
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
 
     def locked(self) -> bool:
-        return self._count > 0 or self._lock.locked()
+        """True if anyone holds it (asked of the server unless held here). New in 3.14's
+        threading.RLock; here for symmetry with Lock."""
+        if self._count:
+            return True
+        conn = _conn.get(self.remote, self._auth)
+        f = conn.request(lambda r: wire.status(r, [self._wire_name]))
+        if f.type != wire.STATUS_REPLY or f.entries is None:
+            raise _conn.server_error(f, f"status {self.name!r}")
+        return any(e.name == self._wire_name and e.holder != 0 for e in f.entries)
 
-    # threading.Condition uses these when given an RLock.
+    # -- the connection's side -------------------------------------------------------------
+
+    def _on_granted(self, conn: "_conn.Connection", req: int, token: int) -> bool:
+        with self._mu:
+            self._token, self._conn, self._req, self._lost = token, conn, req, False
+        return True
+
+    def _detach(self) -> Tuple[Optional[int], Optional["_conn.Connection"], int]:
+        with self._mu:
+            token, conn, req = self._token, self._conn, self._req
+            self._token, self._conn = None, None
+        if conn is not None:
+            conn.forget_held(req)
+        return token, conn, req
+
+    def _on_lost(self, why: str) -> None:
+        with self._mu:
+            if self._token is None:
+                return
+            self._token, self._conn, self._lost = None, None, True
+            self._owner, self._count = None, 0
+        self.lost_reason = why
+        cb = self.on_lost
+        if cb is not None:
+            threading.Thread(target=cb, args=(self,), name="wwly-on-lost", daemon=True).start()
+
+    # threading.Condition uses these when given an RLock; so does our Condition.
     def _is_owned(self) -> bool:
         return self._owner == threading.get_ident()
 
     def _release_save(self) -> Tuple[int, Optional[int]]:
-        if self._count == 0:
+        if not self._is_owned():
             raise NotHeldError("cannot release un-acquired lock")
         state = (self._count, self._owner)
         self._count, self._owner = 0, None
-        self._lock.release()
+        self._release_remote(owner_id())
         return state
 
     def _acquire_restore(self, state: Tuple[int, Optional[int]]) -> None:
-        self._lock.acquire()
+        self._acquire_remote(owner_id(), -1, False)
         self._count, self._owner = state
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        lk = self._lock
-        return (type(self), (lk.name, lk.remote, lk._auth, lk.ttl))
+        return (type(self), (self.name, self.remote, self._auth, None, None, self.deadlock_check))
 
     def __repr__(self) -> str:
         state = "locked" if self._count else "unlocked"

@@ -1,4 +1,4 @@
-"""The wwly wire protocol, version 1 (docs/protocol.md): frame encoders and a bounded,
+"""The wwly wire protocol, version 2 (docs/protocol.md): frame encoders and a bounded,
 incremental decoder. Pure: no sockets, no threads, no clock."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from typing import List, NamedTuple, Optional, Tuple
 
-VERSION = 1
+VERSION = 2
 HEADER = struct.Struct(">IBQ")  # length, type, req
 HEADER_SIZE = HEADER.size  # 13
 MAX_FRAME = 65536
@@ -26,6 +26,34 @@ STATUS_REPLY = 0x0B
 PING = 0x0C
 PONG = 0x0D
 ERROR = 0x0E
+OP = 0x0F
+ACQUIRED = 0x10
+
+# OP prim (section 10.1)
+MUTEX = 1
+RLOCK = 2
+SEMAPHORE = 3
+BOUNDED_SEMAPHORE = 4
+RWMUTEX = 5
+EVENT = 6
+BARRIER = 7
+CONDITION = 8
+
+# OP action (section 10.2)
+A_ACQUIRE = 1
+A_RELEASE = 2
+A_OPEN = 3
+A_CLOSE = 4
+A_SET = 5
+A_CLEAR = 6
+A_ABORT = 7
+A_RESET = 8
+A_NOTIFY = 9
+A_NOTIFY_ALL = 10
+
+# OP flags
+F_DETECT = 0x01
+F_SHARED = 0x02
 
 CODE_NAMES = {
     1: "BAD_FRAME",
@@ -44,6 +72,13 @@ CODE_NAMES = {
     14: "LEASE_EXPIRED",
     15: "SLOW_CONSUMER",
     16: "INTERNAL",
+    17: "TOO_MANY_HOLDS",
+    18: "WRONG_KIND",
+    19: "NOT_OWNER",
+    20: "OVER_RELEASE",
+    21: "BROKEN",
+    22: "DEADLOCK",
+    23: "INVALID",
 }
 NOT_HELD = 5
 TIMEOUT = 6
@@ -53,6 +88,13 @@ TOO_MANY_REQUESTS = 9
 NAME_LENGTH = 10
 AUTH = 4
 LEASE_EXPIRED = 14
+TOO_MANY_HOLDS = 17
+WRONG_KIND = 18
+NOT_OWNER = 19
+OVER_RELEASE = 20
+BROKEN = 21
+DEADLOCK = 22
+INVALID = 23
 
 _Q = struct.Struct(">Q")
 _QQH = struct.Struct(">QQH")
@@ -60,7 +102,9 @@ _qqH = struct.Struct(">qqH")
 _QqH = struct.Struct(">QqH")
 _HH = struct.Struct(">HH")
 _WELCOME = struct.Struct(">HQqq")
-_ENTRY = struct.Struct(">QQIqqH")
+_ENTRY = struct.Struct(">QQIqqBIqH")  # STATUS_REPLY entry up to name_len: 51 bytes
+_OP = struct.Struct(">BBBIIQQqH")  # OP body up to name: 37 bytes (+ name, lock_len, lock)
+_ACQUIRED = struct.Struct(">QqH")
 
 
 class WireError(ValueError):
@@ -72,13 +116,14 @@ class Frame(NamedTuple):
 
     type: int
     req: int
-    token: int = 0  # GRANTED, LOST
+    token: int = 0  # GRANTED, LOST, ACQUIRED
     target: int = 0  # LOST
     code: int = 0  # ERROR, LOST
     name: bytes = b""  # LOST
     msg: str = ""  # ERROR
     welcome: Optional[Tuple[int, int, int, int]] = None  # version, session, heartbeat ns, timeout ns
     entries: Optional[List["StatusEntry"]] = None  # STATUS_REPLY
+    value: int = 0  # ACQUIRED (Barrier: arrival index)
 
 
 class StatusEntry(NamedTuple):
@@ -90,6 +135,9 @@ class StatusEntry(NamedTuple):
     oldest_wait_ns: int
     lease_left_ns: int
     name: bytes
+    kind: int = 0  # section 10.1; 0 means MUTEX
+    holders: int = 0
+    value: int = 0  # Semaphore: permits free; Event: 1 when set; Barrier: 1 when broken
 
 
 def _frame(typ: int, req: int, body: bytes) -> bytes:
@@ -125,6 +173,13 @@ def status(req: int, names: List[bytes]) -> bytes:
         parts.append(struct.pack(">H", len(n)))
         parts.append(n)
     return _frame(STATUS, req, b"".join(parts))
+
+
+def op(req: int, prim: int, action: int, name: bytes, *, flags: int = 0, n: int = 0, param: int = 0,
+       owner: int = 0, token: int = 0, wait_ns: int = 0, lock: bytes = b"") -> bytes:
+    """OP (version 2): one action on a name of any kind; unused fields stay 0."""
+    body = _OP.pack(prim, action, flags, n, param, owner, token, wait_ns, len(name)) + name
+    return _frame(OP, req, body + struct.pack(">H", len(lock)) + lock)
 
 
 def ping(req: int) -> bytes:
@@ -180,6 +235,10 @@ def decode_body(typ: int, req: int, body: bytes) -> Frame:
         if hb < 0 or timeout < 0:
             raise WireError("WELCOME: negative duration")
         return Frame(typ, req, welcome=(version, session, hb, timeout))
+    if typ == ACQUIRED:
+        _exact(body, _ACQUIRED.size, "ACQUIRED")
+        token, value, code = _ACQUIRED.unpack(body)
+        return Frame(typ, req, token=token, value=value, code=code)
     if typ == STATUS_REPLY:
         return Frame(typ, req, entries=_status_entries(body))
     raise WireError(f"unknown or client-only frame type 0x{typ:02x}")
@@ -189,16 +248,16 @@ def _status_entries(body: bytes) -> List[StatusEntry]:
     if len(body) < 2:
         raise WireError("STATUS_REPLY: body too short")
     (count,) = struct.unpack_from(">H", body, 0)
-    # Each entry needs at least 38 bytes: check before trusting count.
-    if 2 + count * 38 > len(body):
+    # Each entry needs at least 51 bytes: check before trusting count.
+    if 2 + count * _ENTRY.size > len(body):
         raise WireError("STATUS_REPLY: count exceeds the body")
     off, out = 2, []
     for _ in range(count):
         if off + _ENTRY.size > len(body):
             raise WireError("STATUS_REPLY: entry runs past the body")
-        holder, token, waiters, oldest, lease, _ = _ENTRY.unpack_from(body, off)
+        holder, token, waiters, oldest, lease, kind, holders, value, _ = _ENTRY.unpack_from(body, off)
         name, off = _bytes_field(body, off + _ENTRY.size - 2)
-        out.append(StatusEntry(holder, token, waiters, oldest, lease, name))
+        out.append(StatusEntry(holder, token, waiters, oldest, lease, name, kind, holders, value))
     if off != len(body):
         raise WireError("STATUS_REPLY: trailing bytes")
     return out

@@ -18,11 +18,19 @@ ProtocolError            ConnectionError                        the server sent 
 ServerError              RuntimeError                           the server failed one request (``.code``)
 QueueFullError           ServerError                            too many waiters on the name
 TooManyRequestsError     ServerError                            too many outstanding requests
+DeadlockError            ServerError (RuntimeError)             ``acquire(deadlock_check=True)`` would wait
+                                                                into a cycle (``.cycle``: the server's text)
+WrongKindError           ServerError                            the name is live as another primitive, or
+                                                                with another value/parties/lock
+OverReleaseError         ServerError, ValueError                BoundedSemaphore released too many times
+InvalidArgumentError     ServerError, ValueError                the server refused an argument (INVALID)
+BrokenBarrierError       threading.BrokenBarrierError           a Barrier is broken, aborted or was reset
 =======================  =====================================  ==========================================
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Optional
 
 __all__ = [
@@ -38,6 +46,11 @@ __all__ = [
     "ServerError",
     "QueueFullError",
     "TooManyRequestsError",
+    "DeadlockError",
+    "WrongKindError",
+    "OverReleaseError",
+    "InvalidArgumentError",
+    "BrokenBarrierError",
 ]
 
 
@@ -94,3 +107,34 @@ class QueueFullError(ServerError):
 
 class TooManyRequestsError(ServerError):
     """More requests outstanding on the connection than the server allows (TOO_MANY_REQUESTS)."""
+
+
+class DeadlockError(ServerError):
+    """The server refused to let this acquire wait because the wait would close a cycle of
+    owners waiting for each other (DEADLOCK); ``cycle`` is the server's description, e.g.
+    ``42/7 waits for "db" -> 43/1 waits for "cache"``. Nothing was acquired."""
+
+    @property
+    def cycle(self) -> str:
+        text = str(self)
+        return text.split("deadlock: ", 1)[-1]
+
+
+class WrongKindError(ServerError):
+    """The name is in use as another primitive, or as a Semaphore/Barrier/Condition with another
+    initial value, parties or lock (WRONG_KIND); nothing changed."""
+
+
+class OverReleaseError(ServerError, ValueError):
+    """A BoundedSemaphore was released more often than it was acquired (OVER_RELEASE);
+    threading raises ValueError here."""
+
+
+class InvalidArgumentError(ServerError, ValueError):
+    """The server refused an argument as out of range (INVALID)."""
+
+
+class BrokenBarrierError(WwlyError, threading.BrokenBarrierError):
+    """A Barrier wait failed: the barrier is broken (a waiter timed out, was interrupted or
+    disconnected, ``abort()`` was called) or was ``reset()`` while waiting. Also a
+    :class:`threading.BrokenBarrierError`."""
