@@ -35,6 +35,21 @@ func (c *Client) RWMutex(name string, opts ...PrimOption) *RWMutex {
 // Name is the lock's name.
 func (rw *RWMutex) Name() string { return rw.name }
 
+// Token is the fencing token of this value's newest hold: the exclusive one if it holds the
+// lock exclusively, else its newest shared hold; 0 when it holds nothing. It serves callers
+// that took the lock through TryLock or TryRLock, which return no token.
+func (rw *RWMutex) Token() uint64 {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if n := len(rw.wtoks); n > 0 {
+		return rw.wtoks[n-1]
+	}
+	if n := len(rw.rtoks); n > 0 {
+		return rw.rtoks[n-1]
+	}
+	return 0
+}
+
 func (rw *RWMutex) frame(action wire.Action, shared bool, token uint64, wait int64) *wire.Frame {
 	f := &wire.Frame{Prim: wire.PrimRWMutex, Action: action, Token: token, Wait: wait, Name: rw.nameB}
 	if shared {

@@ -24,6 +24,9 @@ type lockOptions struct {
 	wait         waitValue     // -w/--wait: flock-style, 0 means do not wait
 	timeout      time.Duration // --timeout: the older spelling, 0 means wait forever
 	nonblock     bool
+	shared       bool   // -s: a read hold of the RWMutex NAME
+	exclusive    bool   // -x: a write hold of the RWMutex NAME
+	semaphore    uint32 // --semaphore N: one permit of the Semaphore NAME
 	conflictCode int
 	conflictSet  bool // -E given: the caller handles the conflict, so it is not reported
 	ttl          time.Duration
@@ -51,6 +54,13 @@ CMD. If the lock is lost while CMD runs (its --ttl lease ran out, or the server 
 CMD's whole process group gets SIGTERM, then SIGKILL after --kill-after. If wwly lock itself is
 killed, CMD is killed too (Linux).
 
+Kinds: by default NAME is a plain exclusive lock (a Mutex) with a fencing token and an optional
+lease. -s/--shared and -x/--exclusive take a shared or exclusive hold of the reader/writer lock
+NAME, as flock -s/-x: readers share it, a writer holds it alone, FIFO so writers do not starve.
+--semaphore N takes one permit of the Semaphore NAME of N permits (WWLY_LOCK_TOKEN is 0: permits
+have no fencing token). -s, -x and --semaphore holds have no lease (--ttl) and end with the
+connection. A name has one kind: using it as another exits 70.
+
 Waiting: by default wwly lock waits until the lock is free. -n gives up at once when it is
 taken, -w SECONDS (or a Go duration such as 1m30s; -w 0 is -n) after that long; both exit 75
 with one line on stderr, or silently with the status set with -E. --timeout D is the older
@@ -62,7 +72,10 @@ while CMD ran; 77 auth token refused; 126 CMD cannot be run; 127 CMD not found.`
 		Example: `  wwly lock -w 10 deploy -- ./deploy.sh prod
   wwly lock -n -E 0 nightly -- ./backup.sh       # skip quietly (status 0) when a run is going on
   WWLY_ADDR=10.0.0.5:1977 wwly lock --ttl 30s nightly -- sh -c 'backup && prune'
-  wwly lock maintenance                           # prints the token, holds until ^C`,
+  wwly lock maintenance                           # prints the token, holds until ^C
+  wwly lock -s config -- ./read-config.sh         # readers share "config"...
+  wwly lock -x config -- ./write-config.sh        # ...a writer has it alone
+  wwly lock --semaphore 4 gpu -- ./train.sh       # at most 4 at once`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.parseArgs(cmd, args); err != nil {
 				return usageError(cmd, err)
@@ -77,6 +90,9 @@ while CMD ran; 77 auth token refused; 126 CMD cannot be run; 127 CMD not found.`
 	f.DurationVar(&o.timeout, "timeout", 0, "give up after this long (as --wait, but 0 waits forever)")
 	f.BoolVarP(&o.nonblock, "nonblock", "n", false, "give up at once if the lock is taken")
 	f.IntVarP(&o.conflictCode, "conflict-exit-code", "E", exitTimeout, "exit status when the lock was not had in time (-n, -w, --timeout)")
+	f.BoolVarP(&o.shared, "shared", "s", false, "take a shared (read) hold of the reader/writer lock NAME, as flock -s")
+	f.BoolVarP(&o.exclusive, "exclusive", "x", false, "take an exclusive (write) hold of the reader/writer lock NAME, as flock -x")
+	f.Uint32Var(&o.semaphore, "semaphore", 0, "take one permit of a semaphore of N permits (N fixed by the name's first user)")
 	f.DurationVar(&o.ttl, "ttl", 0, "hold the lock under a lease of this length, renewed automatically; 0 means no lease")
 	f.DurationVar(&o.killWait, "kill-after", 5*time.Second, "after SIGTERM on lock loss, SIGKILL the command's group after this long")
 	return cmd
@@ -106,6 +122,9 @@ func (o *lockOptions) parseArgs(cmd *cobra.Command, args []string) error {
 		o.argv = args[1:]
 	}
 	if err := checkLockName(o.name); err != nil {
+		return err
+	}
+	if err := o.checkKindFlags(); err != nil {
 		return err
 	}
 	switch {
@@ -206,11 +225,7 @@ func runLock(ctx context.Context, o *lockOptions) error {
 		return err
 	}
 	defer c.Close()
-	var opts []client.MutexOption
-	if o.ttl > 0 {
-		opts = append(opts, client.WithTTL(o.ttl))
-	}
-	m := c.Mutex(o.name, opts...)
+	m := o.newHeldLock(c)
 	if err := o.acquire(ctx, c, addr, m, sigs); err != nil {
 		return err
 	}
@@ -221,7 +236,7 @@ func runLock(ctx context.Context, o *lockOptions) error {
 }
 
 // acquire waits for the lock within the wait bound, or until a signal.
-func (o *lockOptions) acquire(ctx context.Context, c *client.Client, addr string, m *client.Mutex, sigs <-chan os.Signal) error {
+func (o *lockOptions) acquire(ctx context.Context, c *client.Client, addr string, m heldLock, sigs <-chan os.Signal) error {
 	bound, bounded := o.waitBound()
 	lctx, cancel := context.WithCancel(ctx)
 	if bounded && bound > 0 {
@@ -273,6 +288,8 @@ func (o *lockOptions) acquire(ctx context.Context, c *client.Client, addr string
 			return exitWith(o.conflictCode, fmt.Errorf("lock %s is taken", displayName(o.name)))
 		}
 		return exitWith(o.conflictCode, fmt.Errorf("lock %s not had within %v", displayName(o.name), bound))
+	case errors.Is(err, client.ErrWrongKind):
+		return o.wrongKind(addr)
 	case errors.Is(err, client.ErrQueueFull):
 		return exitWith(exitUnavailable, fmt.Errorf("the server at %s has too many waiters for lock %s (its --max-waiters)", addr, displayName(o.name)))
 	}
@@ -280,7 +297,7 @@ func (o *lockOptions) acquire(ctx context.Context, c *client.Client, addr string
 }
 
 // hold is `wwly lock NAME` without a command: print the token, hold until signalled or lost.
-func (o *lockOptions) hold(c *client.Client, addr string, m *client.Mutex, sigs <-chan os.Signal) error {
+func (o *lockOptions) hold(c *client.Client, addr string, m heldLock, sigs <-chan os.Signal) error {
 	if _, err := fmt.Fprintln(o.stdout, m.Token()); err != nil {
 		m.Unlock()
 		return exitWith(exitInternal, fmt.Errorf("print the token: %w", err))

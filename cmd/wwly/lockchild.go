@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/wwly/wwly/client"
 )
 
 // lookCommand resolves CMD as a shell would, and fails with the shell's statuses: 127 when it
@@ -41,7 +39,7 @@ func commandError(name string, err error) error {
 }
 
 // runChild runs CMD while m is held and returns its exit status, or 76 if the lock was lost.
-func (o *lockOptions) runChild(path string, m *client.Mutex, sigs <-chan os.Signal) error {
+func (o *lockOptions) runChild(path string, m heldLock, sigs <-chan os.Signal) error {
 	child := exec.Command(path, o.argv[1:]...)
 	child.Args[0] = o.argv[0]
 	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
