@@ -105,11 +105,21 @@ type proposed struct {
 	err error
 }
 
+// ErrBatchApplyCh: raft.Config.BatchApplyCh is set. With it, raft buffers Apply calls in a
+// channel and never answers those still buffered when it shuts down (hashicorp/raft v1.8.0:
+// the logFuture has no shutdown channel), so a Node could not stop. Group commit does not
+// need it: the Node batches commands into entries, and raft's leader loop gathers the Apply
+// calls waiting on its unbuffered channel into one append anyway.
+var ErrBatchApplyCh = errors.New("replica: raft.Config.BatchApplyCh must be false")
+
 // NewNode starts a replica. rc is raft's configuration (its LocalID must be set); the caller
 // bootstraps the cluster (raft.BootstrapCluster or Raft().BootstrapCluster) when it is new.
 func NewNode(cfg Config, rc *raft.Config, st Stores) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if rc.BatchApplyCh {
+		return nil, ErrBatchApplyCh
 	}
 	n := &Node{cfg: cfg, props: make(chan *proposal, cfg.MaxBatch), done: make(chan struct{}),
 		waits: map[waitKey]chan engine.Event{}}
@@ -292,7 +302,8 @@ func (n *Node) await(f raft.ApplyFuture, ps []*proposal, slots chan struct{}) {
 	<-slots
 	var ap *Applied
 	switch {
-	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout):
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
+		errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		err = fmt.Errorf("%w: %w", ErrNotLeader, err) // never appended: not applied
 	case err != nil:
 		err = fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
