@@ -14,7 +14,7 @@ import (
 // cluster is n Nodes in one process over raft's in-memory transport and stores: the twin of
 // the networked cluster (same Node, same FSM; only the Stores differ).
 type cluster struct {
-	t      *testing.T
+	t      testing.TB
 	nodes  []*Node
 	trans  []*raft.InmemTransport
 	addrs  []raft.ServerAddress
@@ -35,7 +35,7 @@ func testRaftConfig(id int) *raft.Config {
 	return rc
 }
 
-func newCluster(t *testing.T, n int, tweak func(*raft.Config)) *cluster {
+func newCluster(t testing.TB, n int, tweak func(*raft.Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, killed: make([]bool, n)}
 	var servers []raft.Server

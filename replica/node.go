@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -87,6 +88,19 @@ type Node struct {
 
 	mu    sync.Mutex // guards waits
 	waits map[waitKey]chan engine.Event
+
+	entries, commands atomic.Uint64 // proposed by this node, for Stats
+}
+
+// NodeStats counts what this node proposed: Commands/Entries is the group-commit factor.
+type NodeStats struct {
+	Entries  uint64
+	Commands uint64
+}
+
+// Stats reports the proposal counters; safe from any goroutine.
+func (n *Node) Stats() NodeStats {
+	return NodeStats{Entries: n.entries.Load(), Commands: n.commands.Load()}
 }
 
 type waitKey struct {
@@ -290,6 +304,8 @@ func (n *Node) batch() {
 		}
 		data = AppendEntry(data[:0], &en)
 		f := n.raft.Apply(append([]byte(nil), data...), n.cfg.EnqueueTimeout)
+		n.entries.Add(1)
+		n.commands.Add(uint64(len(ps)))
 		n.wg.Add(1)
 		go n.await(f, ps, slots)
 	}
