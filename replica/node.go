@@ -26,6 +26,9 @@ var (
 	ErrClosed = errors.New("replica: node closed")
 	// ErrBusy: a call for the same (session, request id) is already waiting on this node.
 	ErrBusy = errors.New("replica: request id already in use")
+	// ErrNoAnswer: Do of a command that has no answer of its own (open-session, close-session,
+	// tick); use OpenSession, CloseSession or Submit.
+	ErrNoAnswer = errors.New("replica: command has no answer to wait for")
 )
 
 // Config tunes a Node. Use DefaultConfig and change what you need.
@@ -235,6 +238,10 @@ func (n *Node) CloseSession(ctx context.Context, s engine.SessionID) error {
 // caused it is committed. When ctx ends first, an acquire may still be waiting in the engine:
 // the caller cancels it (OpCancel) or closes its session.
 func (n *Node) Do(ctx context.Context, cmd Command) (engine.Event, error) {
+	switch cmd.Op {
+	case OpOpenSession, OpCloseSession, OpTick:
+		return engine.Event{}, fmt.Errorf("%w: %v", ErrNoAnswer, cmd.Op)
+	}
 	k := waitKey{cmd.Session, cmd.Req}
 	ch := make(chan engine.Event, 1)
 	n.mu.Lock()

@@ -47,6 +47,15 @@ func TestNewNodeRejectsBatchApplyCh(t *testing.T) {
 	}
 }
 
+func TestDoNeedsAnAnswer(t *testing.T) {
+	c := newCluster(t, 1, nil)
+	for _, op := range []Op{OpOpenSession, OpCloseSession, OpTick} {
+		if _, err := c.nodes[0].Do(testCtx(t, time.Second), Command{Op: op}); !errors.Is(err, ErrNoAnswer) {
+			t.Errorf("Do(%v): %v, want ErrNoAnswer", op, err)
+		}
+	}
+}
+
 // A one-node cluster in memory: open a session, take a lock, release it. Each answer exists
 // only once raft has committed the entry that caused it.
 func ExampleNode() {
