@@ -49,9 +49,15 @@ func (e *Engine) AppendSnapshot(b []byte) []byte {
 	b = binary.AppendUvarint(b, e.counter)
 	b = binary.AppendUvarint(b, e.seq)
 	index := make(map[*lockState]uint64, e.nlocks)
+	holdIndex := map[*hold]uint64{} // position in its lock's holds, for the sessions' hold lists
 	b = binary.AppendUvarint(b, uint64(e.nlocks))
 	for l := e.liveHead; l != nil; l = l.lnext {
 		index[l] = uint64(len(index))
+		i := uint64(0)
+		for hd := l.holdHead; hd != nil; hd = hd.lnext {
+			holdIndex[hd] = i
+			i++
+		}
 		b = e.appendLock(b, l)
 	}
 	ids := make([]SessionID, 0, len(e.sessions))
@@ -63,7 +69,7 @@ func (e *Engine) AppendSnapshot(b []byte) []byte {
 	slices.Sort(ids)
 	b = binary.AppendUvarint(b, uint64(len(ids)))
 	for _, id := range ids {
-		b = appendSession(b, e.sessions[id], index)
+		b = appendSession(b, e.sessions[id], index, holdIndex)
 	}
 	return b
 }
@@ -144,7 +150,7 @@ func (e *Engine) appendLock(b []byte, l *lockState) []byte {
 	return b
 }
 
-func appendSession(b []byte, s *session, index map[*lockState]uint64) []byte {
+func appendSession(b []byte, s *session, index map[*lockState]uint64, holdIndex map[*hold]uint64) []byte {
 	b = binary.AppendUvarint(b, uint64(s.id))
 	n := 0
 	for l := s.heldHead; l != nil; l = l.snext {
@@ -168,12 +174,8 @@ func appendSession(b []byte, s *session, index map[*lockState]uint64) []byte {
 	}
 	b = binary.AppendUvarint(b, uint64(n))
 	for hd := s.holdHead; hd != nil; hd = hd.snext {
-		i := 0
-		for x := hd.l.holdHead; x != hd; x = x.lnext {
-			i++
-		}
 		b = binary.AppendUvarint(b, index[hd.l])
-		b = binary.AppendUvarint(b, uint64(i))
+		b = binary.AppendUvarint(b, holdIndex[hd])
 	}
 	n = 0
 	for o := s.openHead; o != nil; o = o.snext {
@@ -309,7 +311,7 @@ func (e *Engine) decode(r *snapReader) error {
 		return fmt.Errorf("epoch %d or counter %#x out of range", e.epoch, e.counter)
 	}
 	d := &decoded{seqs: map[uint64]bool{}, linked: map[any]bool{}}
-	for range r.count(12) {
+	for range r.count(12) { // the smallest lock record
 		if err := e.decodeLock(r, d); err != nil {
 			return err
 		}
@@ -444,7 +446,7 @@ func (e *Engine) decodeLock(r *snapReader, d *decoded) error {
 }
 
 func (e *Engine) decodeWaits(r *snapReader, d *decoded, l *lockState) error {
-	n := r.count(13)
+	n := r.count(11) // the smallest wait record
 	if n > 0 {
 		l.ring = make([]*waiter, ceilPow2(max(n, e.ringCap)))
 	}
