@@ -18,7 +18,10 @@ type cluster struct {
 	nodes  []*Node
 	trans  []*raft.InmemTransport
 	addrs  []raft.ServerAddress
-	mu     sync.Mutex // guards killed
+	stores []*raft.InmemStore // kept across a restart, as a disk would be
+	snaps  []*raft.InmemSnapshotStore
+	tweak  func(*raft.Config)
+	mu     sync.Mutex // guards killed and nodes' entries during a restart
 	killed []bool
 }
 
@@ -37,7 +40,7 @@ func testRaftConfig(id int) *raft.Config {
 
 func newCluster(t testing.TB, n int, tweak func(*raft.Config)) *cluster {
 	t.Helper()
-	c := &cluster{t: t, killed: make([]bool, n)}
+	c := &cluster{t: t, killed: make([]bool, n), tweak: tweak}
 	var servers []raft.Server
 	for i := range n {
 		addr, tr := raft.NewInmemTransport(raft.ServerAddress(fmt.Sprintf("n%d", i)))
@@ -52,23 +55,45 @@ func newCluster(t testing.TB, n int, tweak func(*raft.Config)) *cluster {
 		}
 	}
 	for i := range n {
-		rc := testRaftConfig(i)
-		if tweak != nil {
-			tweak(rc)
-		}
-		store := raft.NewInmemStore()
-		nd, err := NewNode(DefaultConfig(), rc, Stores{Logs: store, Stable: store,
-			Snapshots: raft.NewInmemSnapshotStore(), Transport: c.trans[i]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.nodes = append(c.nodes, nd)
-		t.Cleanup(func() { _ = nd.Close() })
+		c.stores = append(c.stores, raft.NewInmemStore())
+		c.snaps = append(c.snaps, raft.NewInmemSnapshotStore())
+		c.nodes = append(c.nodes, c.start(i))
 	}
 	if err := c.nodes[0].Raft().BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// start runs node i over its stores and transport.
+func (c *cluster) start(i int) *Node {
+	rc := testRaftConfig(i)
+	if c.tweak != nil {
+		c.tweak(rc)
+	}
+	nd, err := NewNode(DefaultConfig(), rc, Stores{Logs: c.stores[i], Stable: c.stores[i],
+		Snapshots: c.snaps[i], Transport: c.trans[i]})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { _ = nd.Close() })
+	return nd
+}
+
+// restart brings the killed node i back with the stores it had, on a new transport.
+func (c *cluster) restart(i int) {
+	addr, tr := raft.NewInmemTransport(c.addrs[i])
+	c.trans[i] = tr
+	for j := range c.nodes {
+		if j != i {
+			tr.Connect(c.addrs[j], c.trans[j])
+			c.trans[j].Connect(addr, tr)
+		}
+	}
+	nd := c.start(i)
+	c.mu.Lock()
+	c.nodes[i], c.killed[i] = nd, false
+	c.mu.Unlock()
 }
 
 // leader waits (bounded) for a live node that leads and returns its index.
