@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,6 +20,10 @@ var leanNames = []string{"wwly", "flock", "tcp-echo", "futex-fifo", "none"}
 // InLeanWorker reports whether the lean worker binary (cmd/wwly-worker built with tag wwlylean)
 // can drive backend name; the others need the full worker.
 func InLeanWorker(name string) bool { return slices.Contains(leanNames, name) }
+
+// ErrUnsupportedOS is returned by a backend that needs a kernel facility this OS lacks
+// (futex-fifo needs Linux's futex(2)).
+var ErrUnsupportedOS = errors.New("not supported on this OS")
 
 // ErrUnknownBackend is returned by Lookup for a name no backend has.
 var ErrUnknownBackend = fmt.Errorf("bench: unknown backend")
