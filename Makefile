@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 # Debian's interpreter sees the python3-* packages scripts/deps.sh installs.
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
-.PHONY: build test test-python bench bench-quick fuzz lint clean
+.PHONY: build test cross test-python bench bench-quick fuzz lint clean
 
 # wwly itself, and beside it the worker processes `wwly bench` starts by the thousand: a lean one
 # (wwly, flock, tcp-echo, futex-fifo, none; no Redis/etcd code) and one with every backend.
@@ -15,11 +15,22 @@ build:
 	$(GO) build -tags wwlylean -o bin/wwly-worker ./cmd/wwly-worker
 	$(GO) build -o bin/wwly-worker-net ./cmd/wwly-worker
 
-# go vet + the race-enabled test suite, integration tests with real processes included.
-test:
+# go vet + the race-enabled test suite, integration tests with real processes included, after the
+# cross-compile check.
+test: cross
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m ./...
 	$(MAKE) test-python
+
+# Proves portability by compiling only (no tests run): everything for macOS, the client and the
+# CLI for Apple silicon, the client for Windows, and go vet (which type-checks the tests too) of
+# the client on both.
+cross:
+	GOOS=darwin GOARCH=amd64 $(GO) build ./...
+	GOOS=darwin GOARCH=arm64 $(GO) build ./client/ ./cmd/wwly/
+	GOOS=darwin GOARCH=arm64 $(GO) vet ./client/
+	GOOS=windows GOARCH=amd64 $(GO) build ./client/
+	GOOS=windows GOARCH=amd64 $(GO) vet ./client/
 
 # The Python client's tests (python/tests) and examples against a real `wwly serve`.
 test-python: build

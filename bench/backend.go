@@ -5,12 +5,13 @@
 // The backends, by Names() (Lookup finds one):
 //
 //	wwly        our server (a child `wwly serve`), driven through package client
+//	wwly-tls    the same through the server's TLS 1.3 listener, with a throwaway CA (TLS's cost)
 //	flock       flock(2) LOCK_EX on one file per name, one fd per Locker
 //	redsync     go-redsync/redsync/v4 with its defaults, on a private redis-server
 //	redislock   bsm/redislock with exponential backoff, on a private redis-server
 //	etcd        etcd client/v3 concurrency.Mutex, one Session per Client, on a private etcd
 //	tcp-echo    not a lock: one 16-byte loopback round trip per Lock (the network floor)
-//	futex-fifo  strict-FIFO ticket lock in shared memory, one futex wake per handoff
+//	futex-fifo  strict-FIFO ticket lock in shared memory, one futex wake per handoff (Linux)
 //	none        no lock at all: the control that proves the exclusion checker can fail
 //
 // Servers missing here make Start fail with ErrUnavailable (run scripts/deps.sh). Every Client

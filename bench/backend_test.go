@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -65,7 +66,7 @@ func TestSmoke(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"wwly", "flock", "redsync", "redislock", "etcd", "tcp-echo", "futex-fifo", "none"}
+	want := []string{"wwly", "wwly-tls", "flock", "redsync", "redislock", "etcd", "tcp-echo", "futex-fifo", "none"}
 	if got := bench.Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v; want %v", got, want)
 	}
@@ -83,6 +84,7 @@ func TestRegistry(t *testing.T) {
 		exclusive, tokens bool
 	}{
 		{"wwly", true, true},
+		{"wwly-tls", true, true},
 		{"flock", true, false},
 		{"redsync", true, false},
 		{"redislock", true, false},
@@ -176,6 +178,19 @@ func TestWwly(t *testing.T) {
 	})
 }
 
+// TestWwlyTLS runs the suite against our server through its TLS listener, with certificates the
+// backend makes for the run.
+func TestWwlyTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the wwly binary; skipped in -short")
+	}
+	bin := buildWwly(t)
+	benchtest.Run(t, lookup(t, "wwly-tls"), bench.StartOptions{Binary: bin})
+	t.Run("MultiProcess", func(t *testing.T) {
+		runMultiProcess(t, "wwly-tls", bench.StartOptions{Binary: bin}, 3, 300)
+	})
+}
+
 // ExampleLookup shows how the harness finds a backend and drives it.
 func ExampleLookup() {
 	b, err := bench.Lookup("none")
@@ -206,11 +221,11 @@ func ExampleLookup() {
 // BenchmarkLockUnlock is one client's uncontended lock+unlock cycle on each backend (the wwly
 // backend needs its binary: see TestWwly).
 func BenchmarkLockUnlock(b *testing.B) {
-	for _, name := range []string{"wwly", "flock", "futex-fifo", "redsync", "redislock", "etcd", "tcp-echo", "none"} {
+	for _, name := range []string{"wwly", "wwly-tls", "flock", "futex-fifo", "redsync", "redislock", "etcd", "tcp-echo", "none"} {
 		b.Run(name, func(b *testing.B) {
 			be := lookup(b, name)
 			var opts bench.StartOptions
-			if name == "wwly" {
+			if strings.HasPrefix(name, "wwly") {
 				opts.Binary = buildWwly(b)
 			}
 			env := benchtest.Start(b, be, opts)

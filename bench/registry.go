@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,15 +11,19 @@ import (
 // the yardsticks and the control. Backends hold no state, so one value serves every caller. The
 // network peers (peerBackends) are left out of a lean worker build (tag wwlylean): their client
 // libraries would make every wwly or flock worker process pay for Redis and etcd code.
-var backends = slices.Concat([]Backend{wwlyBackend{}, flockBackend{}}, peerBackends,
+var backends = slices.Concat([]Backend{wwlyBackend{}, wwlyTLSBackend{}, flockBackend{}}, peerBackends,
 	[]Backend{echoBackend{}, futexBackend{}, noneBackend{}})
 
 // leanNames are the backends a lean worker (built with tag wwlylean) links.
-var leanNames = []string{"wwly", "flock", "tcp-echo", "futex-fifo", "none"}
+var leanNames = []string{"wwly", "wwly-tls", "flock", "tcp-echo", "futex-fifo", "none"}
 
 // InLeanWorker reports whether the lean worker binary (cmd/wwly-worker built with tag wwlylean)
 // can drive backend name; the others need the full worker.
 func InLeanWorker(name string) bool { return slices.Contains(leanNames, name) }
+
+// ErrUnsupportedOS is returned by a backend that needs a kernel facility this OS lacks
+// (futex-fifo needs Linux's futex(2)).
+var ErrUnsupportedOS = errors.New("not supported on this OS")
 
 // ErrUnknownBackend is returned by Lookup for a name no backend has.
 var ErrUnknownBackend = fmt.Errorf("bench: unknown backend")

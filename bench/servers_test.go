@@ -33,6 +33,30 @@ func TestParseListenAddr(t *testing.T) {
 	}
 }
 
+// TestListenAddrPick: wwly takes serve's plain listener line, wwly-tls its TLS one.
+func TestListenAddrPick(t *testing.T) {
+	plain := `time=x level=INFO msg=listening addr=127.0.0.1:40123 loops=1`
+	tls := `time=x level=INFO msg="listening (TLS)" addr=127.0.0.1:40999 relay_to=127.0.0.1:40123 client_certs=false`
+	tests := []struct {
+		name string
+		pick func(string) (string, bool)
+		line string
+		want string
+		ok   bool
+	}{
+		{"plain/plain", plainListenAddr, plain, "127.0.0.1:40123", true},
+		{"plain/tls", plainListenAddr, tls, "", false},
+		{"tls/tls", tlsListenAddr, tls, "127.0.0.1:40999", true},
+		{"tls/plain", tlsListenAddr, plain, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := tt.pick(tt.line)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 // FuzzParseListenAddr: any line either yields nothing or a HOST:PORT found verbatim in it.
 func FuzzParseListenAddr(f *testing.F) {
 	f.Add(`level=INFO msg=listening addr=127.0.0.1:40123`)

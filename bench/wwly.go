@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/wwly/wwly/client"
@@ -29,32 +31,51 @@ func (wwlyBackend) Start(ctx context.Context, opts StartOptions) (Instance, erro
 	if a := opts.Addrs[envWwly]; a != "" {
 		return &procInstance{env: Env{envWwly: a}}, nil
 	}
+	p, addr, err := startServe(ctx, opts, nil, plainListenAddr)
+	if err != nil {
+		return nil, err
+	}
+	return &procInstance{env: Env{envWwly: addr}, proc: p}, nil
+}
+
+// plainListenAddr is the address of serve's plain listener ("listening addr=...").
+func plainListenAddr(line string) (string, bool) {
+	if strings.Contains(line, tlsListenMark) {
+		return "", false
+	}
+	return parseListenAddr(line)
+}
+
+// startServe runs `<opts.Binary> serve --addr 127.0.0.1:0 --data-dir ... [extra...]
+// [opts.ServerArgs...]` and waits until the address pick finds in its log accepts connections.
+func startServe(ctx context.Context, opts StartOptions, extra []string, pick func(string) (string, bool)) (*serverProc, string, error) {
 	bin := opts.Binary
 	if bin == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("%w: wwly: no binary given and os.Executable: %v", ErrUnavailable, err)
+			return nil, "", fmt.Errorf("%w: wwly: no binary given and os.Executable: %v", ErrUnavailable, err)
 		}
 		bin = exe
 	}
 	if _, err := os.Stat(bin); err != nil {
-		return nil, fmt.Errorf("%w: wwly binary %s: %v; run make build", ErrUnavailable, bin, err)
+		return nil, "", fmt.Errorf("%w: wwly binary %s: %v; run make build", ErrUnavailable, bin, err)
 	}
 	if opts.Dir == "" {
-		return nil, fmt.Errorf("bench: wwly: StartOptions.Dir is empty")
+		return nil, "", fmt.Errorf("bench: wwly: StartOptions.Dir is empty")
 	}
 	addrc := make(chan string, 1)
 	var once sync.Once
 	onLine := func(line string) {
-		if a, ok := parseListenAddr(line); ok {
+		if a, ok := pick(line); ok {
 			once.Do(func() { addrc <- a })
 		}
 	}
 	// Port 0 has no default data dir: the epoch lives in the instance's scratch dir.
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(opts.Dir, "wwly-data")}, opts.ServerArgs...)
+	args := slices.Concat([]string{"serve", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(opts.Dir, "wwly-data")},
+		extra, opts.ServerArgs)
 	p, err := startProc("wwly", bin, args, opts.Dir, onLine)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var addr string
 	// The address line comes first; then readiness is a successful dial.
@@ -70,9 +91,9 @@ func (wwlyBackend) Start(ctx context.Context, opts StartOptions) (Instance, erro
 	})
 	if err != nil {
 		_ = p.Stop()
-		return nil, err
+		return nil, "", err
 	}
-	return &procInstance{env: Env{envWwly: addr}, proc: p}, nil
+	return p, addr, nil
 }
 
 func (wwlyBackend) Connect(ctx context.Context, env Env) (Client, error) {
@@ -80,7 +101,12 @@ func (wwlyBackend) Connect(ctx context.Context, env Env) (Client, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("bench: wwly: env has no %q address", envWwly)
 	}
-	c, err := client.Dial(ctx, addr)
+	return dialWwly(ctx, addr)
+}
+
+// dialWwly connects a wwly or wwly-tls client.
+func dialWwly(ctx context.Context, addr string, opts ...client.Option) (Client, error) {
+	c, err := client.Dial(ctx, addr, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bench: wwly dial %s: %w", addr, err)
 	}

@@ -46,9 +46,7 @@ type event struct {
 func (c *Pool) spawn(i int, cfg WorkerConfig) error {
 	cmd := c.command()
 	cmd.Env = append(cmd.Environ(), "GOMAXPROCS=1", "GOGC="+workerGOGC, "GOMEMLIMIT="+workerMemLim)
-	// One process group for the cell's workers: one kill reaches them all. Pdeathsig covers a
-	// coordinator that dies without cleaning up.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: c.pgid, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = workerAttr(c.pgid)
 	p := &proc{idx: i, cmd: cmd, stderr: &tailBuffer{max: stderrTail}}
 	cmd.Stderr = p.stderr
 	stdin, err := cmd.StdinPipe()

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"sync/atomic"
 	"time"
@@ -134,25 +133,13 @@ func (w *Witness) EndWindow(end time.Time) { atomic.StoreInt64(w.endNs(), end.Un
 // atomic load: cheap enough to read once per op.
 func (w *Witness) WindowEnd() int64 { return atomic.LoadInt64(w.endNs()) }
 
-// futex(2) operations from linux/futex.h, without FUTEX_PRIVATE_FLAG: the word is shared
-// between processes.
-const (
-	futexWait = 0
-	futexWake = 1
-)
-
 // Release opens the start barrier for every process waiting in WaitStart: it publishes the
 // start instant and wakes all waiters with one futex call, so releasing thousands of workers
 // costs the coordinator one syscall instead of one write (and one preemption) per worker.
 func (w *Witness) Release(start time.Time) error {
 	atomic.StoreInt64(w.startNs(), start.UnixNano())
 	atomic.StoreUint32(w.barrier(), 1)
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w.barrier())), futexWake,
-		uintptr(math.MaxInt32), 0, 0, 0)
-	if errno != 0 {
-		return fmt.Errorf("%w: futex wake: %w", ErrShm, errno)
-	}
-	return nil
+	return wakeAll(w.barrier())
 }
 
 // WaitStart blocks until Release or ctx's end and returns the start instant. It sleeps in
@@ -169,8 +156,7 @@ func (w *Witness) WaitStart(ctx context.Context) (time.Time, error) {
 		// no timeout on the wait, a wake that lands between the waiter's ctx check and its
 		// futex call would be lost, so keep waking until the waiter has left (bounded).
 		for i := 0; i < 1000 && !left.Load(); i++ {
-			_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWake,
-				uintptr(math.MaxInt32), 0, 0, 0)
+			_ = wakeAll(word)
 			time.Sleep(time.Millisecond)
 		}
 	})
@@ -187,12 +173,8 @@ func (w *Witness) WaitStart(ctx context.Context) (time.Time, error) {
 		if err := ctx.Err(); err != nil {
 			return time.Time{}, err
 		}
-		_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w.barrier())), futexWait,
-			0, 0, 0, 0)
-		switch errno {
-		case 0, unix.EAGAIN, unix.EINTR, unix.ETIMEDOUT:
-		default:
-			return time.Time{}, fmt.Errorf("%w: futex wait: %w", ErrShm, errno)
+		if err := waitWhile(word, 0); err != nil {
+			return time.Time{}, err
 		}
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-
-	"golang.org/x/sys/unix"
 )
 
 // lockFile is the name of the file in Config.DataDir a running server holds an exclusive flock on.
@@ -31,10 +29,10 @@ func lockDataDir(dir string) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := flockTry(f); err != nil {
 		holder, _ := os.ReadFile(path)
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, fmt.Errorf("%w: %s is locked (by pid %s)", ErrDataDirInUse, dir, trimPID(holder))
 		}
 		return nil, fmt.Errorf("data dir: flock %s: %w", path, err)
@@ -62,7 +60,7 @@ func (l *dirLock) unlock() {
 	if l == nil || l.f == nil {
 		return
 	}
-	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+	flockRelease(l.f)
 	_ = l.f.Close()
 	l.f = nil
 }

@@ -1,30 +1,8 @@
 package server
 
-import (
-	"fmt"
-
-	"golang.org/x/sys/unix"
-)
-
 // fdReserve is how many descriptors stay free for everything that is not a client connection:
 // listeners, epoll and eventfd of each loop, the epoch file, log files, the Go runtime.
 const fdReserve = 64
-
-// raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit and returns the resulting soft limit.
-func raiseNoFile() (uint64, error) {
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, fmt.Errorf("server: getrlimit: %w", err)
-	}
-	if rl.Cur < rl.Max {
-		want := rl
-		want.Cur = rl.Max
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &want); err == nil {
-			rl = want
-		}
-	}
-	return rl.Cur, nil
-}
 
 // connCap is the most client connections that can be open without risking EMFILE in accept(2).
 // gnet treats any accept error other than EAGAIN/EINTR/ECONNRESET/ECONNABORTED as fatal and

@@ -15,13 +15,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
@@ -274,26 +273,6 @@ func (s *Server) buildLoops(epoch uint32) error {
 	return nil
 }
 
-// boundAddr is the address gnet's listener is bound to (the real port when addr has port 0).
-func boundAddr(eng gnet.Engine, addr string) (string, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return "", fmt.Errorf("listener: %w", err)
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return "", fmt.Errorf("listener: getsockname: %w", err)
-	}
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port)), nil
-	case *unix.SockaddrInet6:
-		return net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port)), nil
-	}
-	return addr, nil
-}
-
 // claimAddr checks that addr is free and returns the address gnet must bind.
 //
 // gnet runs here with SO_REUSEPORT, and Linux lets any socket of the same user with that option
@@ -317,7 +296,7 @@ func claimAddr(addr string, loops int) (string, error) {
 
 // listenErr words a failure to listen on addr, naming a busy address as such.
 func listenErr(addr string, err error) error {
-	if errors.Is(err, unix.EADDRINUSE) {
+	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%w: %s (is another wwly serve running there?): %w", ErrAddrInUse, addr, err)
 	}
 	return fmt.Errorf("listen on %s: %w", addr, err)

@@ -4,7 +4,7 @@
 //
 // It is built twice (see the Makefile):
 //
-//	go build -tags wwlylean -o bin/wwly-worker     ./cmd/wwly-worker  # wwly, flock, tcp-echo, futex-fifo, none
+//	go build -tags wwlylean -o bin/wwly-worker     ./cmd/wwly-worker  # wwly, wwly-tls, flock, tcp-echo, futex-fifo, none
 //	go build                -o bin/wwly-worker-net ./cmd/wwly-worker  # every backend, Redis and etcd included
 //
 // `wwly bench` runs the one beside its own binary that drives the backend (bench.InLeanWorker),

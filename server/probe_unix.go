@@ -1,3 +1,5 @@
+//go:build unix
+
 package server
 
 import (
@@ -5,6 +7,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/panjf2000/gnet/v2"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,7 +33,7 @@ func probeBind(addr string) (string, error) {
 		copy(s6.Addr[:], ta.IP.To16()) // nil IP: the unspecified address, as net.Listen binds ":port"
 		sa = s6
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, unix.IPPROTO_TCP)
+	fd, err := probeSocket(family)
 	if err != nil {
 		return "", fmt.Errorf("probe %s: socket: %w", addr, err)
 	}
@@ -57,6 +60,26 @@ func probeBind(addr string) (string, error) {
 			host = net.IP(got.Addr[:]).String()
 		}
 		return net.JoinHostPort(host, strconv.Itoa(got.Port)), nil
+	}
+	return addr, nil
+}
+
+// boundAddr is the address gnet's listener is bound to (the real port when addr has port 0).
+func boundAddr(eng gnet.Engine, addr string) (string, error) {
+	fd, err := eng.Dup()
+	if err != nil {
+		return "", fmt.Errorf("listener: %w", err)
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return "", fmt.Errorf("listener: getsockname: %w", err)
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port)), nil
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(sa.Addr[:]).String(), strconv.Itoa(sa.Port)), nil
 	}
 	return addr, nil
 }
