@@ -101,6 +101,11 @@ func cloneFrame(f *wire.Frame) wire.Frame {
 		g.Locks[i] = li
 		g.Locks[i].Name = cloneBytes(li.Name)
 	}
+	g.IDs = append([]uint64(nil), f.IDs...)
+	g.Sessions = make([]wire.SessionInfo, len(f.Sessions))
+	for i, si := range f.Sessions {
+		g.Sessions[i] = wire.SessionInfo{Session: si.Session, Client: cloneBytes(si.Client), Remote: cloneBytes(si.Remote)}
+	}
 	return g
 }
 

@@ -57,12 +57,14 @@ var (
 type msgKind uint8
 
 const (
-	mRequest  msgKind = iota + 1 // run req on shard (on its owner loop)
-	mEvents                      // deliver evs (one shard turn's events) to sessions of the receiving loop
-	mStatus                      // a shard's part of a STATUS reply, for a session of the receiving loop
-	mTick                        // shard's timer fired
-	mSweep                       // heartbeat sweep of the receiving loop
-	mShutdown                    // tell every client of the receiving loop and close it
+	mRequest      msgKind = iota + 1 // run req on shard (on its owner loop)
+	mEvents                          // deliver evs (one shard turn's events) to sessions of the receiving loop
+	mStatus                          // a shard's part of a STATUS reply, for a session of the receiving loop
+	mSessions                        // list the receiving loop's sessions for a SESSIONS request of req.sid
+	mSessionsPart                    // a loop's part of a SESSIONS reply, for a session of the receiving loop
+	mTick                            // shard's timer fired
+	mSweep                           // heartbeat sweep of the receiving loop
+	mShutdown                        // tell every client of the receiving loop and close it
 )
 
 // message crosses between goroutines through a loop's inbox. The sender builds it and never
@@ -75,6 +77,7 @@ type message struct {
 	evs   []engine.Event  // names and cycles owned by the message
 	one   [1]engine.Event // evs's first backing array: one event costs no extra allocation
 	locks []wire.LockInfo
+	who   []wire.SessionInfo // mSessionsPart
 }
 
 // reqKind extends wire.Type with the engine calls that are not client frames.
@@ -101,7 +104,8 @@ type request struct {
 	ttl    int64
 	token  uint64
 	target uint64
-	op     opArgs // rOp only
+	ids    []uint64 // SESSIONS only; owned by the message
+	op     opArgs   // rOp only
 }
 
 // post hands m to the loop. Safe from any goroutine; lock-free. At most one drain is queued
@@ -159,6 +163,13 @@ func (l *loop) handleMessage(m *message, now int64) {
 	case mStatus:
 		if s := l.sessions[m.req.sid]; s != nil {
 			l.statusPart(s, m.req.req, m.locks)
+		}
+	case mSessions:
+		part := l.sessionsHere(m.req.ids)
+		l.srv.loopOf(m.req.sid).post(&message{kind: mSessionsPart, req: request{sid: m.req.sid, req: m.req.req}, who: part})
+	case mSessionsPart:
+		if s := l.sessions[m.req.sid]; s != nil {
+			l.sessionsPart(s, m.req.req, m.who)
 		}
 	case mTick:
 		sh := m.shard
