@@ -95,7 +95,8 @@ func (c *Client) dispatch(f *wire.Frame) error {
 		who := make([]SessionInfo, len(f.Sessions))
 		for i, si := range f.Sessions {
 			client := string(si.Client) // copies out of the read buffer
-			who[i] = SessionInfo{Session: si.Session, Client: client, Remote: string(si.Remote), Who: ParseWho(client)}
+			who[i] = SessionInfo{Session: si.Session, Client: client, Remote: string(si.Remote),
+				Locks: int(si.Locks), Who: ParseWho(client)}
 		}
 		c.deliver(f.Req, reply{typ: wire.SessionsReply, who: who})
 	case wire.Ping:

@@ -18,6 +18,7 @@ type SessionInfo struct {
 	Session uint64
 	Client  string // the HELLO client field as the server kept it (at most 256 bytes)
 	Remote  string // the peer address the server sees
+	Locks   int    // locks the session holds plus acquires it has waiting
 	Who
 }
 

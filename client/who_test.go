@@ -72,7 +72,7 @@ func TestSessions(t *testing.T) {
 		t.Fatalf("Sessions(%d) = %+v, %v", st[0].Holder, got, err)
 	}
 	host, _ := os.Hostname()
-	if s := got[0]; s.Session != a.Session() || s.Name != "holder" || s.Host != host || s.PID != os.Getpid() ||
+	if s := got[0]; s.Session != a.Session() || s.Name != "holder" || s.Host != host || s.PID != os.Getpid() || s.Locks != 1 ||
 		!strings.HasPrefix(s.Remote, "127.0.0.1:") {
 		t.Fatalf("Sessions = %+v, want session %d holder on %s pid %d", s, a.Session(), host, os.Getpid())
 	}

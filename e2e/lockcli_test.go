@@ -111,13 +111,15 @@ func TestLockCLI(t *testing.T) {
 				Name    string `json:"client_name"`
 				Host    string `json:"host"`
 				PID     int    `json:"pid"`
+				Locks   int    `json:"locks"`
 			} `json:"holder_info"`
 		}
 		if err := json.Unmarshal([]byte(p.stdout.String()), &got); err != nil {
 			t.Fatalf("status --json output %q: %v", p.stdout.String(), err)
 		}
 		if len(got) != 1 || got[0].HolderInfo.PID != pid || got[0].HolderInfo.Host != host ||
-			got[0].HolderInfo.Session != got[0].Holder || got[0].HolderInfo.Name != "wwly lock whose" {
+			got[0].HolderInfo.Session != got[0].Holder || got[0].HolderInfo.Name != "wwly lock whose" ||
+			got[0].HolderInfo.Locks != 1 {
 			t.Errorf("status --json = %+v, want holder 'wwly lock whose' on %s pid %d", got, host, pid)
 		}
 		want := "wwly lock whose host=" + host + " pid=" + strconv.Itoa(pid)

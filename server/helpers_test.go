@@ -104,7 +104,8 @@ func cloneFrame(f *wire.Frame) wire.Frame {
 	g.IDs = append([]uint64(nil), f.IDs...)
 	g.Sessions = make([]wire.SessionInfo, len(f.Sessions))
 	for i, si := range f.Sessions {
-		g.Sessions[i] = wire.SessionInfo{Session: si.Session, Client: cloneBytes(si.Client), Remote: cloneBytes(si.Remote)}
+		g.Sessions[i] = si
+		g.Sessions[i].Client, g.Sessions[i].Remote = cloneBytes(si.Client), cloneBytes(si.Remote)
 	}
 	return g
 }

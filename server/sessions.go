@@ -1,7 +1,9 @@
 package server
 
-// SESSIONS: who each session is (its HELLO client field and peer address). Sessions live on
-// their loop, so the asking loop gathers one part from every loop, as STATUS does from shards.
+// SESSIONS: who each session is (its HELLO client field and peer address) and how many locks
+// it holds or awaits. Sessions live on their loop and their locks on the engine shards, so the
+// asking loop gathers in two rounds: one part from every loop, then one count per listed
+// session from every shard, as STATUS gathers its parts.
 
 import (
 	"github.com/wwly/wwly/engine"
@@ -16,12 +18,10 @@ func (l *loop) sessionsAsk(sess *session, req uint64, ids []uint64) {
 		own = append([]uint64(nil), ids...)
 	}
 	loops := l.srv.loops
-	if len(loops) > 1 {
-		if sess.who == nil {
-			sess.who = make(map[uint64]*gather)
-		}
-		sess.who[req] = &gather{need: len(loops)}
+	if sess.who == nil {
+		sess.who = make(map[uint64]*gather)
 	}
+	sess.who[req] = &gather{need: len(loops)}
 	r := request{sid: sess.sid, req: req, ids: own}
 	for _, dst := range loops {
 		if dst == l {
@@ -57,28 +57,78 @@ func (l *loop) sessionsHere(ids []uint64) []wire.SessionInfo {
 	return out
 }
 
-// sessionsPart adds one loop's entries to the SESSIONS reply req of sess, replying when complete.
+// sessionsPart adds one loop's entries to the SESSIONS reply req of sess; when every loop has
+// answered, it asks every shard how many locks those sessions hold or await.
 func (l *loop) sessionsPart(sess *session, req uint64, part []wire.SessionInfo) {
-	if g := sess.who[req]; g != nil {
-		g.sessions = append(g.sessions, part...)
-		if g.need--; g.need > 0 {
-			return
-		}
-		delete(sess.who, req)
-		part = g.sessions
+	g := sess.who[req]
+	if g == nil || g.counting {
+		return // a duplicate req id replaced this gather; its reply went with the other one
 	}
-	if sess.closing {
+	g.sessions = append(g.sessions, part...)
+	if g.need--; g.need > 0 {
 		return
 	}
 	// Keep the reply within the limits every decoder enforces.
 	size := wire.HeaderSize + 2
-	for i := range part {
-		size += wire.SessionInfoSize(&part[i])
+	for i := range g.sessions {
+		size += wire.SessionInfoSize(&g.sessions[i])
 		if size > l.srv.lim.MaxFrame || i >= l.srv.lim.MaxNames {
-			part = part[:i]
+			g.sessions = g.sessions[:i]
 			break
 		}
 	}
+	if len(g.sessions) == 0 {
+		l.sessionsReply(sess, req, g)
+		return
+	}
+	ids := make([]uint64, len(g.sessions))
+	for i := range g.sessions {
+		ids[i] = g.sessions[i].Session
+	}
+	g.need, g.counting = len(l.srv.shards), true
+	r := request{kind: rSessionLoad, sid: sess.sid, req: req, ids: ids}
+	for _, sh := range l.srv.shards {
+		l.submit(sh, &r, l.srv.now())
+	}
+}
+
+// sessionLoadShard counts, on shard sh, the locks of each session r lists, for the SESSIONS
+// reply being gathered on the asking session's loop.
+func (l *loop) sessionLoadShard(sh *shard, r *request) {
+	counts := make([]uint32, len(r.ids))
+	for i, id := range r.ids {
+		counts[i] = uint32(sh.eng.SessionLoad(engine.SessionID(id)))
+	}
+	dst := l.srv.loopOf(r.sid)
+	if dst == l {
+		if sess := l.sessions[r.sid]; sess != nil {
+			l.sessionsCounted(sess, r.req, counts)
+		}
+		return
+	}
+	dst.post(&message{kind: mSessionLoad, req: request{sid: r.sid, req: r.req}, counts: counts})
+}
+
+// sessionsCounted adds one shard's counts to the SESSIONS reply req of sess, replying when complete.
+func (l *loop) sessionsCounted(sess *session, req uint64, counts []uint32) {
+	g := sess.who[req]
+	if g == nil || !g.counting || len(counts) != len(g.sessions) {
+		return
+	}
+	for i, n := range counts {
+		g.sessions[i].Locks += n
+	}
+	if g.need--; g.need > 0 {
+		return
+	}
+	l.sessionsReply(sess, req, g)
+}
+
+func (l *loop) sessionsReply(sess *session, req uint64, g *gather) {
+	delete(sess.who, req)
+	if sess.closing {
+		return
+	}
 	sess.outstanding--
-	l.reply(sess, wire.AppendSessionsReply(sess.out, req, part))
+	l.reply(sess, wire.AppendSessionsReply(sess.out, req, g.sessions))
 }

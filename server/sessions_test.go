@@ -34,48 +34,62 @@ func (tc *tconn) sessions(ids ...uint64) map[uint64]wire.SessionInfo {
 }
 
 // TestSessions: SESSIONS names every session (client field cut to wire.MaxClient, the peer
-// address the server saw), across loops, and leaves out ids that name no live session.
+// address the server saw, locks held plus waiting over all shards), across loops, and leaves
+// out ids that name no live session.
 func TestSessions(t *testing.T) {
-	forLoops(t, func(t *testing.T, loops int) {
-		s := startServer(t, withLoops(loops))
-		long := "svc host=h pid=1 " + strings.Repeat("x", 2*wire.MaxClient)
-		clients := []string{"wwly lock jobs/42 host=web-1 pid=4242", "", long, "py host=b pid=7"}
-		conns := make([]*tconn, len(clients))
-		for i, c := range clients {
-			conns[i] = helloAs(t, s, c)
-		}
-		want := func(i int) string { return clients[i][:min(len(clients[i]), wire.MaxClient)] }
+	forLoops(t, func(t *testing.T, loops int) { testSessions(t, startServer(t, withLoops(loops))) })
+	t.Run("mutex engine", func(t *testing.T) { testSessions(t, startServerMode(t, modeMutex, withLoops(2))) })
+}
 
-		all := conns[0].sessions()
-		if len(all) != len(conns) {
-			t.Fatalf("SESSIONS of all: %d entries, want %d: %+v", len(all), len(conns), all)
-		}
-		for i, tc := range conns {
-			si, ok := all[tc.sid]
-			if !ok {
-				t.Fatalf("session %d missing", tc.sid)
-			}
-			if string(si.Client) != want(i) {
-				t.Errorf("session %d client %q, want %q", tc.sid, si.Client, want(i))
-			}
-			if string(si.Remote) != tc.c.LocalAddr().String() {
-				t.Errorf("session %d remote %q, want %q", tc.sid, si.Remote, tc.c.LocalAddr())
-			}
-		}
+func testSessions(t *testing.T, s *Server) {
+	long := "svc host=h pid=1 " + strings.Repeat("x", 2*wire.MaxClient)
+	clients := []string{"wwly lock jobs/42 host=web-1 pid=4242", "", long, "py host=b pid=7"}
+	conns := make([]*tconn, len(clients))
+	for i, c := range clients {
+		conns[i] = helloAs(t, s, c)
+	}
+	want := func(i int) string { return clients[i][:min(len(clients[i]), wire.MaxClient)] }
+	// Locks on several names, so that with two loops they spread over both shards.
+	names := []string{"l1", "l2", "l3", "l4"}
+	for _, n := range names {
+		conns[0].lock(n)
+	}
+	conns[3].acquire("l1", -1, 0)
+	conns[3].ping()
+	wantLocks := map[uint64]uint32{conns[0].sid: uint32(len(names)), conns[3].sid: 1}
 
-		const unknown = 1 << 40
-		some := conns[1].sessions(conns[0].sid, conns[3].sid, unknown)
-		if len(some) != 2 || string(some[conns[3].sid].Client) != clients[3] {
-			t.Fatalf("SESSIONS of two ids and an unknown one: %+v", some)
+	all := conns[0].sessions()
+	if len(all) != len(conns) {
+		t.Fatalf("SESSIONS of all: %d entries, want %d: %+v", len(all), len(conns), all)
+	}
+	for i, tc := range conns {
+		si, ok := all[tc.sid]
+		if !ok {
+			t.Fatalf("session %d missing", tc.sid)
 		}
-		// A closed session disappears from the list.
-		_ = conns[2].c.Close()
-		for range 200 {
-			if _, ok := conns[0].sessions()[conns[2].sid]; !ok {
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+		if string(si.Client) != want(i) {
+			t.Errorf("session %d client %q, want %q", tc.sid, si.Client, want(i))
 		}
-		t.Fatalf("closed session %d still listed", conns[2].sid)
-	})
+		if si.Locks != wantLocks[tc.sid] {
+			t.Errorf("session %d locks %d, want %d", tc.sid, si.Locks, wantLocks[tc.sid])
+		}
+		if string(si.Remote) != tc.c.LocalAddr().String() {
+			t.Errorf("session %d remote %q, want %q", tc.sid, si.Remote, tc.c.LocalAddr())
+		}
+	}
+
+	const unknown = 1 << 40
+	some := conns[1].sessions(conns[0].sid, conns[3].sid, unknown)
+	if len(some) != 2 || string(some[conns[3].sid].Client) != clients[3] {
+		t.Fatalf("SESSIONS of two ids and an unknown one: %+v", some)
+	}
+	// A closed session disappears from the list.
+	_ = conns[2].c.Close()
+	for range 200 {
+		if _, ok := conns[0].sessions()[conns[2].sid]; !ok {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("closed session %d still listed", conns[2].sid)
 }

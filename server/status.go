@@ -12,6 +12,7 @@ type gather struct {
 	need     int
 	locks    []wire.LockInfo
 	sessions []wire.SessionInfo // SESSIONS: the loops' parts
+	counting bool               // SESSIONS: every loop answered; need counts shards now
 }
 
 // statusShard answers the part of a STATUS request r that lives on sh.

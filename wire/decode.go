@@ -21,8 +21,8 @@ const (
 	errorFixed       = 2 + 2         // code, message length
 	countSize        = 2             // u16 entry count of STATUS and STATUS_REPLY
 	lockInfoFixed    = 8 + 8 + 4 + 8 + 8 + 1 + 4 + 8 + 2
-	sessionInfoFixed = 8 + 2 + 2 // session, client length, remote length
-	minFrameLength   = 1 + 8     // type + req: the smallest legal length field
+	sessionInfoFixed = 8 + 4 + 2 + 2 // session, locks, client length, remote length
+	minFrameLength   = 1 + 8         // type + req: the smallest legal length field
 )
 
 // withDefaults fills zero fields with the defaults, so a zero Limits value is usable.
@@ -331,7 +331,7 @@ func decodeSessionsReply(c *cursor, f *Frame) error {
 	}
 	f.Sessions = slices.Grow(f.Sessions[:0], count)
 	for range count {
-		f.Sessions = append(f.Sessions, SessionInfo{Session: c.u64(), Client: c.bytes(), Remote: c.bytes()})
+		f.Sessions = append(f.Sessions, SessionInfo{Session: c.u64(), Locks: c.u32(), Client: c.bytes(), Remote: c.bytes()})
 	}
 	return c.end(SessionsReply)
 }

@@ -37,7 +37,7 @@ var docExamples = []struct {
 	}}},
 	{"sessions", Frame{Type: Sessions, Req: 13, IDs: []uint64{42}}},
 	{"sessions_reply", Frame{Type: SessionsReply, Req: 13, Sessions: []SessionInfo{
-		{Session: 42, Client: []byte("deploy host=web-1 pid=4242"), Remote: []byte("10.0.0.7:51234")},
+		{Session: 42, Client: []byte("deploy host=web-1 pid=4242"), Remote: []byte("10.0.0.7:51234"), Locks: 2},
 	}}},
 	{"ping", Frame{Type: Ping, Req: 12}},
 	{"pong", Frame{Type: Pong, Req: 12}},

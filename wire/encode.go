@@ -237,6 +237,7 @@ func AppendSessionsReply(dst []byte, req uint64, sessions []SessionInfo) []byte 
 	for i := range sessions {
 		si := &sessions[i]
 		dst = be.AppendUint64(dst, si.Session)
+		dst = be.AppendUint32(dst, si.Locks)
 		dst = appendBytes(dst, si.Client)
 		dst = appendBytes(dst, si.Remote)
 	}

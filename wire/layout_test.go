@@ -138,6 +138,7 @@ var bodyLayouts = map[Type][]field{
 	SessionsReply: {
 		{"count", kCount, "number of entries; unknown ids are left out", []field{
 			{"session", kU64, "session id", nil},
+			{"locks", kU32, "locks the session holds plus acquires it has waiting", nil},
 			{"client_len", kLen, "0..256: the server keeps at most 256 bytes of HELLO's client", nil},
 			{"client", kBytes, "the session's HELLO client field (section 7.1)", nil},
 			{"remote_len", kLen, "", nil},

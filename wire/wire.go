@@ -112,6 +112,7 @@ type SessionInfo struct {
 	Session uint64
 	Client  []byte // the HELLO's client field, cut to MaxClient bytes by the server
 	Remote  []byte // the peer address the server sees, e.g. "10.0.0.7:51234"
+	Locks   uint32 // locks held plus acquires waiting, summed over the server's engine shards
 }
 
 // MaxClient is how many bytes of a HELLO's client field a server keeps for SESSIONS.

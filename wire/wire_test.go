@@ -46,7 +46,7 @@ func sampleFrames() []Frame {
 		{Type: SessionsReply, Req: 17},
 		{Type: SessionsReply, Req: 18, Sessions: []SessionInfo{
 			{Session: 42, Client: []byte("wwly lock jobs host=web-1 pid=4242"), Remote: []byte("127.0.0.1:51234")},
-			{Session: 1<<64 - 1},
+			{Session: 1<<64 - 1, Locks: 1<<32 - 1},
 		}},
 		{Type: StatusReply, Req: 17, Locks: []LockInfo{{Name: []byte("c"), Kind: PrimSemaphore, Holders: 2, Value: -3}}},
 	}

@@ -39,8 +39,8 @@ holds or waits for are not listed. The holder is its session id followed by the 
 it was in HELLO: by convention "NAME host=HOST pid=PID" (wwly lock sends "wwly lock LOCKNAME").
 A server too old to say (no SESSIONS frame) shows session ids only.
 
-With --sessions, list every session instead (up to a server bound): its id, the address the
-server sees and its client. --sessions takes no NAME.
+With --sessions, list every session instead (up to a server bound): its id, how many locks it
+holds or waits for, the address the server sees and its client. --sessions takes no NAME.
 
 Names are bytes. In the table, a name that is not printable UTF-8 (control characters such as
 ESC or newline, invalid UTF-8), or that starts with a double quote, is shown Go-quoted

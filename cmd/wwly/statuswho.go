@@ -25,10 +25,11 @@ type whoJSON struct {
 	Host    string `json:"host,omitempty"`
 	PID     int    `json:"pid,omitempty"`
 	Remote  string `json:"remote"`
+	Locks   int    `json:"locks"` // held plus waiting
 }
 
 func toWhoJSON(s client.SessionInfo) *whoJSON {
-	return &whoJSON{Session: s.Session, Client: s.Client, Name: s.Name, Host: s.Host, PID: s.PID, Remote: s.Remote}
+	return &whoJSON{Session: s.Session, Client: s.Client, Name: s.Name, Host: s.Host, PID: s.PID, Remote: s.Remote, Locks: s.Locks}
 }
 
 // holders asks who the holders of locks are, by session id. A server that predates SESSIONS
@@ -69,7 +70,7 @@ func holderText(id uint64, who map[uint64]client.SessionInfo) string {
 	return fmt.Sprintf("%d %s", id, displayName(s.Client))
 }
 
-// printSessions writes every session as a table or JSON.
+// printSessions writes every session as a table or JSON; LOCKS counts holds plus waiting acquires.
 func printSessions(out io.Writer, sessions []client.SessionInfo, asJSON bool) error {
 	if asJSON {
 		rows := make([]*whoJSON, len(sessions))
@@ -81,9 +82,9 @@ func printSessions(out io.Writer, sessions []client.SessionInfo, asJSON bool) er
 		return enc.Encode(rows)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SESSION\tREMOTE\tCLIENT")
+	fmt.Fprintln(tw, "SESSION\tLOCKS\tREMOTE\tCLIENT")
 	for _, s := range sessions {
-		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Session, displayName(s.Remote), displayName(s.Client))
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\n", s.Session, s.Locks, displayName(s.Remote), displayName(s.Client))
 	}
 	return tw.Flush()
 }

@@ -34,7 +34,7 @@ func TestHolderText(t *testing.T) {
 }
 
 func TestPrintSessions(t *testing.T) {
-	s := []client.SessionInfo{{Session: 3, Client: "x host=h pid=4", Remote: "127.0.0.1:5", Who: client.ParseWho("x host=h pid=4")}}
+	s := []client.SessionInfo{{Session: 3, Client: "x host=h pid=4", Remote: "127.0.0.1:5", Locks: 2, Who: client.ParseWho("x host=h pid=4")}}
 	var table, js bytes.Buffer
 	if err := printSessions(&table, s, false); err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestPrintSessions(t *testing.T) {
 	if err := printSessions(&js, s, true); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"session": 3`, `"client_name": "x"`, `"host": "h"`, `"pid": 4`, `"remote": "127.0.0.1:5"`} {
+	for _, want := range []string{`"session": 3`, `"client_name": "x"`, `"host": "h"`, `"pid": 4`, `"remote": "127.0.0.1:5"`, `"locks": 2`} {
 		if !strings.Contains(js.String(), want) {
 			t.Errorf("json lacks %s:\n%s", want, js.String())
 		}
