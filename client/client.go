@@ -49,7 +49,9 @@ func WithAuthToken(token []byte) Option {
 	return func(o *options) { o.auth = append([]byte(nil), token...) }
 }
 
-// WithClientName names the connection in the server's logs and status.
+// WithClientName names the connection in the server's logs and status. Dial sends it as
+// "NAME host=HOST pid=PID" (docs/protocol.md 7.1), appending this host and process id unless
+// name already carries them; without this option NAME is the program's name.
 func WithClientName(name string) Option { return func(o *options) { o.clientName = name } }
 
 // WithDialTimeout bounds connecting plus the HELLO/WELCOME handshake (default 5s). The ctx given
@@ -79,6 +81,7 @@ type reply struct {
 	typ   wire.Type
 	token uint64
 	locks []LockInfo
+	who   []SessionInfo // SESSIONS_REPLY
 	err   error
 	value int64     // ACQUIRED: a Barrier's arrival index
 	code  wire.Code // ACQUIRED: TIMEOUT for a Condition wait that timed out holding its lock
@@ -155,7 +158,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	go c.readLoop()
 	go c.flusher()
 	if err := c.write(func(b []byte) []byte {
-		return appendHello(b, c.newReq(), o.auth, o.clientName)
+		return appendHello(b, c.newReq(), o.auth, helloClient(o.clientName))
 	}); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("dial %s: %w", addr, err)

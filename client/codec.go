@@ -30,6 +30,10 @@ func appendStatus(b []byte, req uint64, names []string) []byte {
 	return wire.AppendStatus(b, req, bs)
 }
 
+func appendSessions(b []byte, req uint64, ids []uint64) []byte {
+	return wire.AppendSessions(b, req, ids)
+}
+
 // appendOp appends OP(req) from the OP fields of f.
 func appendOp(b []byte, req uint64, f *wire.Frame) []byte { return wire.AppendOp(b, req, f) }
 

@@ -91,6 +91,14 @@ func (c *Client) dispatch(f *wire.Frame) error {
 			}
 		}
 		c.deliver(f.Req, reply{typ: wire.StatusReply, locks: locks})
+	case wire.SessionsReply:
+		who := make([]SessionInfo, len(f.Sessions))
+		for i, si := range f.Sessions {
+			client := string(si.Client) // copies out of the read buffer
+			who[i] = SessionInfo{Session: si.Session, Client: client, Remote: string(si.Remote),
+				Locks: int(si.Locks), Who: ParseWho(client)}
+		}
+		c.deliver(f.Req, reply{typ: wire.SessionsReply, who: who})
 	case wire.Ping:
 		req := f.Req
 		// Written from the reader: a PONG is tiny, and the socket buffer has room for it unless

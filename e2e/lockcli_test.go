@@ -91,6 +91,54 @@ func TestLockCLI(t *testing.T) {
 			t.Errorf("status table lacks the lock:\n%s", out)
 		}
 	})
+	t.Run("status names the holder", func(t *testing.T) {
+		holder := start(t, wwlyCmd(srv.addr, "lock", "whose", "--", "sh", "-c",
+			`trap 'exit 0' INT; echo ready; while :; do sleep 0.05; done`))
+		holder.stdout.waitLine(t, "ready", 10*time.Second)
+		host, err := os.Hostname()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := holder.cmd.Process.Pid
+		p := start(t, wwlyCmd(srv.addr, "status", "--json", "whose"))
+		if code := p.wait(t, 10*time.Second); code != 0 {
+			t.Fatalf("status exited %d", code)
+		}
+		var got []struct {
+			Holder     uint64 `json:"holder"`
+			HolderInfo struct {
+				Session uint64 `json:"session"`
+				Name    string `json:"client_name"`
+				Host    string `json:"host"`
+				PID     int    `json:"pid"`
+				Locks   int    `json:"locks"`
+			} `json:"holder_info"`
+		}
+		if err := json.Unmarshal([]byte(p.stdout.String()), &got); err != nil {
+			t.Fatalf("status --json output %q: %v", p.stdout.String(), err)
+		}
+		if len(got) != 1 || got[0].HolderInfo.PID != pid || got[0].HolderInfo.Host != host ||
+			got[0].HolderInfo.Session != got[0].Holder || got[0].HolderInfo.Name != "wwly lock whose" ||
+			got[0].HolderInfo.Locks != 1 {
+			t.Errorf("status --json = %+v, want holder 'wwly lock whose' on %s pid %d", got, host, pid)
+		}
+		want := "wwly lock whose host=" + host + " pid=" + strconv.Itoa(pid)
+		for _, args := range [][]string{{"status", "whose"}, {"status", "--sessions"}} {
+			p = start(t, wwlyCmd(srv.addr, args...))
+			if code := p.wait(t, 10*time.Second); code != 0 {
+				t.Fatalf("%v exited %d", args, code)
+			}
+			if out := p.stdout.String(); !strings.Contains(out, want) {
+				t.Errorf("%v lacks %q:\n%s", args, want, out)
+			}
+		}
+		if err := holder.cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		if code := holder.wait(t, 10*time.Second); code != 0 {
+			t.Errorf("holder exit = %d, want 0", code)
+		}
+	})
 	t.Run("signal forwarded", func(t *testing.T) {
 		p := start(t, wwlyCmd(srv.addr, "lock", "sig", "--", "sh", "-c",
 			`trap 'exit 3' INT; echo ready; while :; do sleep 0.05; done`))

@@ -533,6 +533,15 @@ func (e *Engine) Locks(now int64, fn func(LockStatus) bool) {
 	}
 }
 
+// SessionLoad reports how many locks session s holds plus how many acquires it has waiting in
+// this engine (what Config.MaxHolds bounds); 0 for a session with nothing here.
+func (e *Engine) SessionLoad(s SessionID) int {
+	if sess := e.sessions[s]; sess != nil {
+		return sess.n
+	}
+	return 0
+}
+
 // Stats counts live state. All fields are zero when nobody holds or waits for anything.
 func (e *Engine) Stats() Stats {
 	n := len(e.sessions)

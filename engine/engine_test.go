@@ -514,3 +514,31 @@ func TestEventString(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionLoad: holds plus queued waits per session, back to 0 when all is released.
+func TestSessionLoad(t *testing.T) {
+	e, _ := New(DefaultConfig())
+	e.Acquire(0, 1, 1, []byte("a"), 0, 0)
+	e.Acquire(0, 1, 2, []byte("b"), 0, 0)
+	e.Acquire(0, 2, 1, []byte("a"), -1, 0)
+	ev := e.Events()
+	tests := []struct {
+		s    SessionID
+		want int
+	}{{1, 2}, {2, 1}, {3, 0}}
+	for _, tt := range tests {
+		if got := e.SessionLoad(tt.s); got != tt.want {
+			t.Errorf("SessionLoad(%d) = %d, want %d", tt.s, got, tt.want)
+		}
+	}
+	tokA, tokB := ev[0].Token, ev[1].Token
+	e.ClearEvents()
+	e.Release(1, 1, 3, []byte("a"), tokA)
+	e.Release(1, 1, 4, []byte("b"), tokB)
+	if got := e.SessionLoad(1); got != 0 {
+		t.Errorf("after release SessionLoad(1) = %d, want 0", got)
+	}
+	if got := e.SessionLoad(2); got != 1 {
+		t.Errorf("after handoff SessionLoad(2) = %d, want 1 (now holding)", got)
+	}
+}

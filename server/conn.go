@@ -21,6 +21,7 @@ type session struct {
 	c      gnet.Conn
 	loop   *loop
 	remote string
+	client string           // HELLO's client field, at most wire.MaxClient bytes (for SESSIONS)
 	sid    engine.SessionID // 0 until HELLO succeeds
 
 	out      []byte // coalesced frames not yet handed to gnet
@@ -41,6 +42,7 @@ type session struct {
 	pendingAcq map[uint64]*shard   // waiting acquires by req id; only with several shards (for CANCEL)
 	opAcq      map[uint64]struct{} // waiting OP acquires by req id: their grant is ACQUIRED, not GRANTED
 	gathers    map[uint64]*gather  // STATUS replies being assembled from several shards
+	who        map[uint64]*gather  // SESSIONS replies being assembled from several loops
 }
 
 // handler is the gnet.EventHandler of a Server; its callbacks run on gnet's loops.
@@ -196,7 +198,7 @@ func (l *loop) read(sess *session) {
 
 func isRequest(t wire.Type) bool {
 	switch t {
-	case wire.Acquire, wire.Release, wire.Renew, wire.Cancel, wire.Status, wire.Op:
+	case wire.Acquire, wire.Release, wire.Renew, wire.Cancel, wire.Status, wire.Op, wire.Sessions:
 		return true
 	}
 	return false
@@ -292,6 +294,8 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 		for _, sh := range srv.shards {
 			l.submit(sh, &r, now)
 		}
+	case wire.Sessions:
+		l.sessionsAsk(sess, f.Req, f.IDs)
 	}
 }
 
@@ -314,6 +318,8 @@ func (l *loop) hello(sess *session, f *wire.Frame) {
 		return
 	}
 	sess.sid = srv.newSessionID(l)
+	client := f.ClientName[:min(len(f.ClientName), wire.MaxClient)]
+	sess.client = string(client) // copied: f aliases the read buffer
 	l.leaveUnauth(sess)
 	sess.lastSeen = srv.now() // heartbeats count from HELLO
 	l.sessions[sess.sid] = sess

@@ -101,6 +101,12 @@ func cloneFrame(f *wire.Frame) wire.Frame {
 		g.Locks[i] = li
 		g.Locks[i].Name = cloneBytes(li.Name)
 	}
+	g.IDs = append([]uint64(nil), f.IDs...)
+	g.Sessions = make([]wire.SessionInfo, len(f.Sessions))
+	for i, si := range f.Sessions {
+		g.Sessions[i] = si
+		g.Sessions[i].Client, g.Sessions[i].Remote = cloneBytes(si.Client), cloneBytes(si.Remote)
+	}
 	return g
 }
 

@@ -57,24 +57,29 @@ var (
 type msgKind uint8
 
 const (
-	mRequest  msgKind = iota + 1 // run req on shard (on its owner loop)
-	mEvents                      // deliver evs (one shard turn's events) to sessions of the receiving loop
-	mStatus                      // a shard's part of a STATUS reply, for a session of the receiving loop
-	mTick                        // shard's timer fired
-	mSweep                       // heartbeat sweep of the receiving loop
-	mShutdown                    // tell every client of the receiving loop and close it
+	mRequest      msgKind = iota + 1 // run req on shard (on its owner loop)
+	mEvents                          // deliver evs (one shard turn's events) to sessions of the receiving loop
+	mStatus                          // a shard's part of a STATUS reply, for a session of the receiving loop
+	mSessions                        // list the receiving loop's sessions for a SESSIONS request of req.sid
+	mSessionsPart                    // a loop's part of a SESSIONS reply, for a session of the receiving loop
+	mSessionLoad                     // a shard's lock counts for a SESSIONS reply, for a session of the receiving loop
+	mTick                            // shard's timer fired
+	mSweep                           // heartbeat sweep of the receiving loop
+	mShutdown                        // tell every client of the receiving loop and close it
 )
 
 // message crosses between goroutines through a loop's inbox. The sender builds it and never
 // touches it again; every byte slice in it is owned by the message.
 type message struct {
-	next  *message
-	kind  msgKind
-	shard *shard
-	req   request
-	evs   []engine.Event  // names and cycles owned by the message
-	one   [1]engine.Event // evs's first backing array: one event costs no extra allocation
-	locks []wire.LockInfo
+	next   *message
+	kind   msgKind
+	shard  *shard
+	req    request
+	evs    []engine.Event  // names and cycles owned by the message
+	one    [1]engine.Event // evs's first backing array: one event costs no extra allocation
+	locks  []wire.LockInfo
+	who    []wire.SessionInfo // mSessionsPart
+	counts []uint32           // mSessionLoad
 }
 
 // reqKind extends wire.Type with the engine calls that are not client frames.
@@ -87,7 +92,8 @@ const (
 	rCancel
 	rStatus
 	rCloseSession
-	rOp // an OP frame: op says which kind and action
+	rOp          // an OP frame: op says which kind and action
+	rSessionLoad // count the locks of the sessions in ids (SESSIONS)
 )
 
 // request is one engine call, in a form that can cross loops.
@@ -101,7 +107,8 @@ type request struct {
 	ttl    int64
 	token  uint64
 	target uint64
-	op     opArgs // rOp only
+	ids    []uint64 // SESSIONS only; owned by the message
+	op     opArgs   // rOp only
 }
 
 // post hands m to the loop. Safe from any goroutine; lock-free. At most one drain is queued
@@ -160,6 +167,17 @@ func (l *loop) handleMessage(m *message, now int64) {
 		if s := l.sessions[m.req.sid]; s != nil {
 			l.statusPart(s, m.req.req, m.locks)
 		}
+	case mSessions:
+		part := l.sessionsHere(m.req.ids)
+		l.srv.loopOf(m.req.sid).post(&message{kind: mSessionsPart, req: request{sid: m.req.sid, req: m.req.req}, who: part})
+	case mSessionsPart:
+		if s := l.sessions[m.req.sid]; s != nil {
+			l.sessionsPart(s, m.req.req, m.who)
+		}
+	case mSessionLoad:
+		if s := l.sessions[m.req.sid]; s != nil {
+			l.sessionsCounted(s, m.req.req, m.counts)
+		}
 	case mTick:
 		sh := m.shard
 		sh.access.lock()
@@ -208,6 +226,9 @@ func (l *loop) submit(sh *shard, r *request, now int64) {
 	m := &message{kind: mRequest, shard: sh, req: *r}
 	m.req.name = cloneBytes(r.name)
 	m.req.op.lock = cloneBytes(r.op.lock)
+	if r.ids != nil {
+		m.req.ids = append([]uint64(nil), r.ids...)
+	}
 	if r.names != nil {
 		m.req.names = make([][]byte, len(r.names))
 		for i, n := range r.names {
@@ -237,6 +258,9 @@ func (l *loop) exec(sh *shard, r *request, now int64) {
 		execOp(e, r, now)
 	case rStatus:
 		l.statusShard(sh, r, now)
+		return
+	case rSessionLoad:
+		l.sessionLoadShard(sh, r)
 		return
 	}
 	l.noteEngine(sh, r.kind, r.sid, r.req, now)

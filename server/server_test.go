@@ -445,6 +445,8 @@ func FuzzServerInput(f *testing.F) {
 	f.Add(wire.AppendRelease(nil, 3, []byte("x"), 1))
 	f.Add(wire.AppendStatus(nil, 4, [][]byte{[]byte("x"), []byte("y")}))
 	f.Add(wire.AppendCancel(nil, 5, 2))
+	f.Add(wire.AppendSessions(nil, 7, nil))
+	f.Add(wire.AppendSessions(nil, 8, []uint64{1, 1 << 63}))
 	f.Add(wire.AppendHello(nil, 6, nil, nil))
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Add([]byte{0, 0, 0, 9, byte(wire.Welcome), 0, 0, 0, 0, 0, 0, 0, 1})

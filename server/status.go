@@ -7,10 +7,12 @@ import (
 	"github.com/wwly/wwly/wire"
 )
 
-// gather collects the shards' parts of one STATUS reply.
+// gather collects the parts of one STATUS reply (from shards) or SESSIONS reply (from loops).
 type gather struct {
-	need  int
-	locks []wire.LockInfo
+	need     int
+	locks    []wire.LockInfo
+	sessions []wire.SessionInfo // SESSIONS: the loops' parts
+	counting bool               // SESSIONS: every loop answered; need counts shards now
 }
 
 // statusShard answers the part of a STATUS request r that lives on sh.

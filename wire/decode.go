@@ -10,18 +10,19 @@ var be = binary.BigEndian
 
 // Fixed body sizes: the bytes of a body before (or without) its variable-length part.
 const (
-	helloFixed     = 2 + 2 + 2     // version, auth length, client name length
-	welcomeBody    = 2 + 8 + 8 + 8 // version, session, heartbeat, timeout
-	acquireFixed   = 8 + 8 + 2     // wait, ttl, name length
-	grantedBody    = 8             // token
-	releaseFixed   = 8 + 2         // token, name length
-	cancelBody     = 8             // target
-	renewFixed     = 8 + 8 + 2     // token, ttl, name length
-	lostFixed      = 8 + 8 + 2 + 2 // target, token, code, name length
-	errorFixed     = 2 + 2         // code, message length
-	countSize      = 2             // u16 entry count of STATUS and STATUS_REPLY
-	lockInfoFixed  = 8 + 8 + 4 + 8 + 8 + 1 + 4 + 8 + 2
-	minFrameLength = 1 + 8 // type + req: the smallest legal length field
+	helloFixed       = 2 + 2 + 2     // version, auth length, client name length
+	welcomeBody      = 2 + 8 + 8 + 8 // version, session, heartbeat, timeout
+	acquireFixed     = 8 + 8 + 2     // wait, ttl, name length
+	grantedBody      = 8             // token
+	releaseFixed     = 8 + 2         // token, name length
+	cancelBody       = 8             // target
+	renewFixed       = 8 + 8 + 2     // token, ttl, name length
+	lostFixed        = 8 + 8 + 2 + 2 // target, token, code, name length
+	errorFixed       = 2 + 2         // code, message length
+	countSize        = 2             // u16 entry count of STATUS and STATUS_REPLY
+	lockInfoFixed    = 8 + 8 + 4 + 8 + 8 + 1 + 4 + 8 + 2
+	sessionInfoFixed = 8 + 4 + 2 + 2 // session, locks, client length, remote length
+	minFrameLength   = 1 + 8         // type + req: the smallest legal length field
 )
 
 // withDefaults fills zero fields with the defaults, so a zero Limits value is usable.
@@ -71,8 +72,8 @@ func Decode(buf []byte, lim Limits, f *Frame) (n int, err error) {
 	if len(buf) < n {
 		return 0, nil
 	}
-	names, locks := f.Names[:0], f.Locks[:0]
-	*f = Frame{Type: Type(buf[4]), Req: be.Uint64(buf[5:]), Names: names, Locks: locks}
+	names, locks, ids, sessions := f.Names[:0], f.Locks[:0], f.IDs[:0], f.Sessions[:0]
+	*f = Frame{Type: Type(buf[4]), Req: be.Uint64(buf[5:]), Names: names, Locks: locks, IDs: ids, Sessions: sessions}
 	if err := decodeBody(buf[HeaderSize:n], lim, f); err != nil {
 		return n, err
 	}
@@ -239,6 +240,10 @@ func decodeBody(p []byte, lim Limits, f *Frame) error {
 		return decodeStatusReply(&c, lim, f)
 	case Op:
 		return decodeOp(&c, lim, f)
+	case Sessions:
+		return decodeSessions(&c, lim, f)
+	case SessionsReply:
+		return decodeSessionsReply(&c, f)
 	case Acquired:
 		f.Token = c.u64()
 		f.Value = int64(c.u64())
@@ -302,4 +307,31 @@ func decodeStatusReply(c *cursor, lim Limits, f *Frame) error {
 		}
 	}
 	return nil
+}
+
+func decodeSessions(c *cursor, lim Limits, f *Frame) error {
+	count := int(c.u16())
+	if count > lim.MaxNames {
+		return fmt.Errorf("%w: SESSIONS of %d ids over limit %d", ErrBadFrame, count, lim.MaxNames)
+	}
+	if count*8 > len(c.p) {
+		return fmt.Errorf("%w: SESSIONS count %d needs more than %d bytes", ErrBadFrame, count, len(c.p))
+	}
+	f.IDs = slices.Grow(f.IDs[:0], count)
+	for range count {
+		f.IDs = append(f.IDs, c.u64())
+	}
+	return c.end(Sessions)
+}
+
+func decodeSessionsReply(c *cursor, f *Frame) error {
+	count := int(c.u16())
+	if count*sessionInfoFixed > len(c.p) {
+		return fmt.Errorf("%w: SESSIONS_REPLY count %d needs more than %d bytes", ErrBadFrame, count, len(c.p))
+	}
+	f.Sessions = slices.Grow(f.Sessions[:0], count)
+	for range count {
+		f.Sessions = append(f.Sessions, SessionInfo{Session: c.u64(), Locks: c.u32(), Client: c.bytes(), Remote: c.bytes()})
+	}
+	return c.end(SessionsReply)
 }

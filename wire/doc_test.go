@@ -22,7 +22,7 @@ var docExamples = []struct {
 	name  string
 	frame Frame
 }{
-	{"hello", Frame{Type: Hello, Req: 1, Version: Version, Auth: []byte("s3cret"), ClientName: []byte("web-1/42")}},
+	{"hello", Frame{Type: Hello, Req: 1, Version: Version, Auth: []byte("s3cret"), ClientName: []byte("deploy host=web-1 pid=42")}},
 	{"welcome", Frame{Type: Welcome, Req: 1, Version: Version, Session: 42, Heartbeat: 1e9, Timeout: 5e9}},
 	{"acquire", Frame{Type: Acquire, Req: 7, Name: []byte("jobs/42"), Wait: -1, TTL: 30e9}},
 	{"granted", Frame{Type: Granted, Req: 7, Token: 1001}},
@@ -34,6 +34,10 @@ var docExamples = []struct {
 	{"status", Frame{Type: Status, Req: 11, Names: [][]byte{[]byte("jobs/42")}}},
 	{"status_reply", Frame{Type: StatusReply, Req: 11, Locks: []LockInfo{
 		{Name: []byte("jobs/42"), Holder: 42, Token: 1001, Waiters: 2, OldestWait: 1500000, LeaseLeft: 29e9},
+	}}},
+	{"sessions", Frame{Type: Sessions, Req: 13, IDs: []uint64{42}}},
+	{"sessions_reply", Frame{Type: SessionsReply, Req: 13, Sessions: []SessionInfo{
+		{Session: 42, Client: []byte("deploy host=web-1 pid=4242"), Remote: []byte("10.0.0.7:51234"), Locks: 2},
 	}}},
 	{"ping", Frame{Type: Ping, Req: 12}},
 	{"pong", Frame{Type: Pong, Req: 12}},
@@ -109,7 +113,8 @@ func typeTable() string {
 	b.WriteString("| type | name | direction | body size |\n|---|---|---|---|\n")
 	dirs := map[Type]string{Hello: "C→S", Welcome: "S→C", Acquire: "C→S", Granted: "S→C", Release: "C→S",
 		OK: "S→C", Cancel: "C→S", Renew: "C→S", Lost: "S→C push", Status: "C→S", StatusReply: "S→C",
-		Ping: "either", Pong: "either", Error: "S→C", Op: "C→S", Acquired: "S→C"}
+		Ping: "either", Pong: "either", Error: "S→C", Op: "C→S", Acquired: "S→C",
+		Sessions: "C→S", SessionsReply: "S→C"}
 	for typ := Hello; typ <= LastType; typ++ {
 		size, variable := 0, false
 		for _, f := range bodyLayouts[typ] {

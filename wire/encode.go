@@ -6,22 +6,24 @@ import (
 )
 
 var typeNames = [...]string{
-	Hello:       "HELLO",
-	Welcome:     "WELCOME",
-	Acquire:     "ACQUIRE",
-	Granted:     "GRANTED",
-	Release:     "RELEASE",
-	OK:          "OK",
-	Cancel:      "CANCEL",
-	Renew:       "RENEW",
-	Lost:        "LOST",
-	Status:      "STATUS",
-	StatusReply: "STATUS_REPLY",
-	Ping:        "PING",
-	Pong:        "PONG",
-	Error:       "ERROR",
-	Op:          "OP",
-	Acquired:    "ACQUIRED",
+	Hello:         "HELLO",
+	Welcome:       "WELCOME",
+	Acquire:       "ACQUIRE",
+	Granted:       "GRANTED",
+	Release:       "RELEASE",
+	OK:            "OK",
+	Cancel:        "CANCEL",
+	Renew:         "RENEW",
+	Lost:          "LOST",
+	Status:        "STATUS",
+	StatusReply:   "STATUS_REPLY",
+	Ping:          "PING",
+	Pong:          "PONG",
+	Error:         "ERROR",
+	Op:            "OP",
+	Acquired:      "ACQUIRED",
+	Sessions:      "SESSIONS",
+	SessionsReply: "SESSIONS_REPLY",
 }
 
 // String is the type's name in docs/protocol.md, or "TYPE(0xNN)" for an unknown type.
@@ -204,6 +206,48 @@ func AppendStatusReply(dst []byte, req uint64, locks []LockInfo) []byte {
 	return dst
 }
 
+// AppendSessions appends SESSIONS(req, ids); no ids asks for every session.
+func AppendSessions(dst []byte, req uint64, ids []uint64) []byte {
+	if len(ids) > math.MaxUint16 {
+		return poison(dst)
+	}
+	dst = header(dst, Sessions, req, countSize+8*len(ids))
+	dst = be.AppendUint16(dst, uint16(len(ids)))
+	for _, id := range ids {
+		dst = be.AppendUint64(dst, id)
+	}
+	return dst
+}
+
+// AppendSessionsReply appends SESSIONS_REPLY(req, sessions).
+func AppendSessionsReply(dst []byte, req uint64, sessions []SessionInfo) []byte {
+	if len(sessions) > math.MaxUint16 {
+		return poison(dst)
+	}
+	size := countSize
+	for i := range sessions {
+		si := &sessions[i]
+		if len(si.Client) > math.MaxUint16 || len(si.Remote) > math.MaxUint16 {
+			return poison(dst)
+		}
+		size += SessionInfoSize(si)
+	}
+	dst = header(dst, SessionsReply, req, size)
+	dst = be.AppendUint16(dst, uint16(len(sessions)))
+	for i := range sessions {
+		si := &sessions[i]
+		dst = be.AppendUint64(dst, si.Session)
+		dst = be.AppendUint32(dst, si.Locks)
+		dst = appendBytes(dst, si.Client)
+		dst = appendBytes(dst, si.Remote)
+	}
+	return dst
+}
+
+// SessionInfoSize is the encoded size of one SESSIONS_REPLY entry, for servers that keep a
+// reply within MaxFrame.
+func SessionInfoSize(si *SessionInfo) int { return sessionInfoFixed + len(si.Client) + len(si.Remote) }
+
 // AppendPing appends PING(req).
 func AppendPing(dst []byte, req uint64) []byte { return header(dst, Ping, req, 0) }
 
@@ -262,6 +306,10 @@ func Append(dst []byte, f *Frame) []byte {
 		return AppendOp(dst, f.Req, f)
 	case Acquired:
 		return AppendAcquired(dst, f.Req, f.Token, f.Value, f.Code)
+	case Sessions:
+		return AppendSessions(dst, f.Req, f.IDs)
+	case SessionsReply:
+		return AppendSessionsReply(dst, f.Req, f.Sessions)
 	case Error:
 		msg := f.Msg
 		if len(msg) > math.MaxUint16 {

@@ -25,6 +25,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 1})
 	f.Add(frameBytes(Status, u16(0xffff)))
 	f.Add(frameBytes(StatusReply, u16(0xffff)))
+	f.Add(frameBytes(Sessions, u16(0xffff)))
+	f.Add(frameBytes(SessionsReply, u16(0xffff)))
 
 	lim := Limits{MaxFrame: 4 << 10, MaxName: 64, MaxNames: 16}
 	f.Fuzz(func(t *testing.T, in []byte) {

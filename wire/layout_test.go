@@ -64,7 +64,7 @@ var bodyLayouts = map[Type][]field{
 		{"auth_len", kLen, "0 when the server has no auth token", nil},
 		{"auth", kBytes, "auth token", nil},
 		{"client_len", kLen, "", nil},
-		{"client_name", kBytes, "free text for the server's logs, e.g. host/pid", nil},
+		{"client_name", kBytes, "who the client is: `NAME host=HOST pid=PID` by convention (section 7.1)", nil},
 	},
 	Welcome: {
 		{"version", kU16, "protocol version the server speaks (2)", nil},
@@ -129,6 +129,21 @@ var bodyLayouts = map[Type][]field{
 		{"token", kU64, "fencing token of the grant; 0 for Event, Barrier", nil},
 		{"value", kI64, "Barrier: arrival index, 0..parties−1; else 0", nil},
 		{"code", kCode, "0; or 6 (TIMEOUT): a Condition wait timed out, the lock is held again", nil},
+	},
+	Sessions: {
+		{"count", kCount, "0..MaxNames (1024); 0 = every session (up to what one reply holds)", []field{
+			{"session", kU64, "a session id from WELCOME or a STATUS_REPLY holder", nil},
+		}},
+	},
+	SessionsReply: {
+		{"count", kCount, "number of entries; unknown ids are left out", []field{
+			{"session", kU64, "session id", nil},
+			{"locks", kU32, "locks the session holds plus acquires it has waiting", nil},
+			{"client_len", kLen, "0..256: the server keeps at most 256 bytes of HELLO's client", nil},
+			{"client", kBytes, "the session's HELLO client field (section 7.1)", nil},
+			{"remote_len", kLen, "", nil},
+			{"remote", kBytes, "peer address as the server sees it, e.g. 10.0.0.7:51234", nil},
+		}},
 	},
 	Error: {{"code", kCode, "error code (see Error codes)", nil}, {"msg_len", kLen, "", nil}, {"msg", kBytes, "UTF-8 text for humans", nil}},
 }

@@ -42,9 +42,14 @@ const (
 	Error       Type = 0x0E // S→C Code, Msg; req 0 = about the connection, which the server then closes
 	Op          Type = 0x0F // C→S Prim, Action, Flags, N, Param, Owner, Token, Wait, Name, Lock (version 2)
 	Acquired    Type = 0x10 // S→C Token, Value, Code: an OP ACQUIRE succeeded (version 2)
+	// Sessions and SessionsReply came later in version 2: a server that predates them closes
+	// the connection with ERROR(BAD_FRAME), so only ask after checking the server is new enough
+	// (`wwly status --sessions` says so plainly).
+	Sessions      Type = 0x11 // C→S IDs (none = every session, up to a server bound)
+	SessionsReply Type = 0x12 // S→C Sessions
 
 	// LastType is the highest frame type of this version.
-	LastType = Acquired
+	LastType = SessionsReply
 )
 
 // Code is an error code in ERROR and LOST frames.
@@ -102,6 +107,17 @@ type LockInfo struct {
 	Value      int64 // Semaphore: permits free
 }
 
+// SessionInfo is one entry of a SESSIONS reply: who a session is.
+type SessionInfo struct {
+	Session uint64
+	Client  []byte // the HELLO's client field, cut to MaxClient bytes by the server
+	Remote  []byte // the peer address the server sees, e.g. "10.0.0.7:51234"
+	Locks   uint32 // locks held plus acquires waiting, summed over the server's engine shards
+}
+
+// MaxClient is how many bytes of a HELLO's client field a server keeps for SESSIONS.
+const MaxClient = 256
+
 // Frame is the decoded form of any frame; only the fields of its Type are meaningful.
 // Byte slices alias the buffer the frame was decoded from.
 type Frame struct {
@@ -122,6 +138,8 @@ type Frame struct {
 	Msg        []byte
 	Names      [][]byte
 	Locks      []LockInfo
+	IDs        []uint64      // SESSIONS
+	Sessions   []SessionInfo // SESSIONS_REPLY
 
 	// OP and ACQUIRED (version 2).
 	Prim   Prim

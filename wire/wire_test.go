@@ -41,6 +41,13 @@ func sampleFrames() []Frame {
 			Owner: 1<<64 - 1, Token: 5, Wait: -1, Name: []byte("s"), Lock: []byte("lk")},
 		{Type: Op, Req: 15, Prim: 99, Action: 77, Flags: 0xff, Name: maxName, Lock: maxName},
 		{Type: Acquired, Req: 16, Token: 9, Value: -1, Code: CodeTimeout},
+		{Type: Sessions, Req: 17},
+		{Type: Sessions, Req: 18, IDs: []uint64{42, 1<<64 - 1}},
+		{Type: SessionsReply, Req: 17},
+		{Type: SessionsReply, Req: 18, Sessions: []SessionInfo{
+			{Session: 42, Client: []byte("wwly lock jobs host=web-1 pid=4242"), Remote: []byte("127.0.0.1:51234")},
+			{Session: 1<<64 - 1, Locks: 1<<32 - 1},
+		}},
 		{Type: StatusReply, Req: 17, Locks: []LockInfo{{Name: []byte("c"), Kind: PrimSemaphore, Holders: 2, Value: -3}}},
 	}
 }
@@ -85,6 +92,12 @@ func normalize(f Frame) Frame {
 	if len(f.Locks) == 0 {
 		f.Locks = nil
 	}
+	if len(f.IDs) == 0 {
+		f.IDs = nil
+	}
+	if len(f.Sessions) == 0 {
+		f.Sessions = nil
+	}
 	return f
 }
 
@@ -106,6 +119,9 @@ func TestHelpersMatchAppend(t *testing.T) {
 		{AppendLost(nil, 5, name, 7, CodeLeaseExpired), Frame{Type: Lost, Target: 5, Name: name, Token: 7, Code: CodeLeaseExpired}},
 		{AppendStatus(nil, 12, [][]byte{name}), Frame{Type: Status, Req: 12, Names: [][]byte{name}}},
 		{AppendStatusReply(nil, 12, []LockInfo{{Name: name, Holder: 1}}), Frame{Type: StatusReply, Req: 12, Locks: []LockInfo{{Name: name, Holder: 1}}}},
+		{AppendSessions(nil, 15, []uint64{3}), Frame{Type: Sessions, Req: 15, IDs: []uint64{3}}},
+		{AppendSessionsReply(nil, 15, []SessionInfo{{Session: 3, Client: name}}), Frame{Type: SessionsReply, Req: 15,
+			Sessions: []SessionInfo{{Session: 3, Client: name}}}},
 		{AppendPing(nil, 13), Frame{Type: Ping, Req: 13}},
 		{AppendPong(nil, 13), Frame{Type: Pong, Req: 13}},
 		{AppendError(nil, 14, CodeNotHeld, "no"), Frame{Type: Error, Req: 14, Code: CodeNotHeld, Msg: []byte("no")}},
@@ -199,7 +215,7 @@ func TestMalformed(t *testing.T) {
 		{"oversize", []byte{0, 1, 0, 1}, ErrFrameTooLarge, false, "over limit 65536"},
 		{"max u32", []byte{0xff, 0xff, 0xff, 0xff}, ErrFrameTooLarge, false, "4294967295"},
 		{"unknown type 0", frameBytes(0), ErrUnknownType, true, "0x00"},
-		{"unknown type 0x11", frameBytes(0x11), ErrUnknownType, true, "0x11"},
+		{"unknown type 0x13", frameBytes(0x13), ErrUnknownType, true, "0x13"},
 		{"op truncated", frameBytes(Op, []byte{3, 1, 0}), ErrBadFrame, true, "truncated OP"},
 		{"op empty name", frameBytes(Op, []byte{3, 1, 0}, make([]byte, 32), u16(0), u16(0)), ErrNameLength, true, "OP"},
 		{"op long lock", frameBytes(Op, []byte{8, 1, 0}, make([]byte, 32), u16(1), []byte("c"), u16(300), make([]byte, 300)), ErrNameLength, true, "OP"},

@@ -27,7 +27,7 @@ def doc_example(name: str) -> bytes:
 
 
 @pytest.mark.parametrize("name, encoded", [
-    ("hello", wire.hello(1, b"s3cret", b"web-1/42")),
+    ("hello", wire.hello(1, b"s3cret", b"deploy host=web-1 pid=42")),
     ("acquire", wire.acquire(7, b"jobs/42", -1, 30_000_000_000)),
     ("release", wire.release(8, b"jobs/42", 1001)),
     ("cancel", wire.cancel(9, 7)),

@@ -193,7 +193,7 @@ class Connection:
             raise ConnectError(f"wwly: cannot connect to {self.remote}: {e}") from e
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            me = f"{socket.gethostname()}/{os.getpid()}/python".encode()[:200]
+            me = f"python host={socket.gethostname()} pid={os.getpid()}".encode()[:256]  # protocol.md 7.1
             sock.sendall(wire.hello(self._next(), self._auth, me))
             welcome = self._read_welcome(sock)
         except BaseException:
