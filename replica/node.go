@@ -318,13 +318,35 @@ func (n *Node) batch() {
 	}
 }
 
+// futureError waits for f, or for Close. hashicorp/raft v1.8.0 can leave an ApplyFuture that
+// was in flight at Shutdown unanswered for good (seen under -race in TestFailoverHammer: Close
+// then waited forever on await), so a closed node stops waiting; the helper goroutine ends
+// whenever raft answers, if ever.
+func (n *Node) futureError(f raft.ApplyFuture) error {
+	errc := make(chan error, 1)
+	go func() { errc <- f.Error() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-n.done:
+		select {
+		case err := <-errc: // answered as we closed: keep the real outcome
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
 // await answers the proposals of one entry when raft has applied it (or failed to).
 func (n *Node) await(f raft.ApplyFuture, ps []*proposal, slots chan struct{}) {
 	defer n.wg.Done()
-	err := f.Error()
+	err := n.futureError(f)
 	<-slots
 	var ap *Applied
 	switch {
+	case errors.Is(err, ErrClosed):
+		err = fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
 	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrEnqueueTimeout),
 		errors.Is(err, raft.ErrLeadershipTransferInProgress):
 		err = fmt.Errorf("%w: %w", ErrNotLeader, err) // never appended: not applied
