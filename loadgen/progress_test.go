@@ -148,10 +148,12 @@ func TestDefaultInterval(t *testing.T) {
 		want    time.Duration
 	}{
 		{1500 * time.Millisecond, 1, 100 * time.Millisecond},
-		{2 * time.Second, 64, 100 * time.Millisecond},
+		{2 * time.Second, 4, 100 * time.Millisecond},
+		{2 * time.Second, 8, 150 * time.Millisecond}, // 125 ms for the message budget, rounded up
 		{3 * time.Second, 8, 150 * time.Millisecond},
-		{2 * time.Second, 256, 150 * time.Millisecond}, // 128 ms for the message budget, rounded up
-		{2 * time.Second, 1000, 500 * time.Millisecond},
+		{2 * time.Second, 20, 350 * time.Millisecond}, // 312.5 ms, rounded up
+		{2 * time.Second, 64, time.Second},
+		{2 * time.Second, 1000, time.Second},
 		{time.Minute, 8, time.Second},
 		{2 * time.Second, 100000, time.Second},
 		{0, 0, 100 * time.Millisecond},
