@@ -59,6 +59,16 @@ func ScenarioFile(arg, dir string) (string, error) {
 }
 
 func scenarioBytes(arg string) ([]byte, error) {
+	// A directory is not a scenario file: "gate" run from the repository root names the gate/
+	// package's directory and the embedded scenario alike, and means the scenario.
+	if st, err := os.Stat(arg); err == nil && st.IsDir() {
+		if n := embeddedName(arg); n != "" {
+			if b, ok := scenarios.Lookup(n); ok {
+				return b, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: %s is a directory, not a scenario file", ErrScenario, arg)
+	}
 	b, err := os.ReadFile(arg)
 	if err == nil {
 		return b, nil

@@ -15,9 +15,17 @@ func TestLoadScenarioEmbedded(t *testing.T) {
 	if err := os.WriteFile("mine.yaml", []byte("name: mine\nbackends: [none]\nworkers: [1]\nlocks: [1]\nduration: 1s\nrepeat: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A directory named like an embedded scenario (the repository root has gate/) is not a file.
+	for _, d := range []string{"gate", "somedir"} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		arg, wantName, wantErr string
 	}{
+		{arg: "gate", wantName: "gate"},
+		{arg: "somedir", wantErr: "is a directory"},
 		{arg: "quick", wantName: "quick"},
 		{arg: "full.yaml", wantName: "full"},
 		{arg: "bench/scenarios/gate.yaml", wantName: "gate"},
