@@ -124,6 +124,38 @@ type hold struct {
 	snext  *hold
 }
 
+// admit runs the checks a new hold, wait or Open passes, in the order the model checks them:
+// the name's length, the request id not already waiting (acquires only: dup), the session's
+// hold cap, the op's arguments (invalid), then the name's kind. It emits Failed for the first
+// that fails and returns nil; otherwise the name's state and the session (nil if it has none
+// yet).
+func (e *Engine) admit(s SessionID, req uint64, op *Op, dup, invalid bool) (*lockState, *session) {
+	name := op.Name
+	if len(name) == 0 || len(name) > e.cfg.MaxName {
+		e.emit(Failed, s, req, 0, nil, ErrNameLength)
+		return nil, nil
+	}
+	if _, waiting := e.waiting[waitKey{s, req}]; dup && waiting {
+		e.emit(Failed, s, req, 0, name, ErrDuplicate)
+		return nil, nil
+	}
+	sess := e.sessions[s]
+	if sess != nil && sess.n >= e.maxHolds {
+		e.emit(Failed, s, req, 0, name, ErrTooManyHolds)
+		return nil, nil
+	}
+	if invalid {
+		e.emit(Failed, s, req, 0, name, ErrInvalid)
+		return nil, nil
+	}
+	l := e.state(name, op)
+	if l == nil {
+		e.emit(Failed, s, req, 0, name, ErrWrongKind)
+		return nil, nil
+	}
+	return l, sess
+}
+
 // AcquireKind acquires op.Name as op.Prim for (s, req); PrimMutex is Acquire without a lease.
 // Emits Granted (with a fresh token, except an RLock re-entry, which reports the outermost
 // grant's token) now or later, or Failed with ErrNameLength, ErrDuplicate, ErrTooManyHolds,
@@ -137,26 +169,8 @@ func (e *Engine) AcquireKind(now int64, s SessionID, req uint64, op Op) {
 		return
 	}
 	name := op.Name
-	if len(name) == 0 || len(name) > e.cfg.MaxName {
-		e.emit(Failed, s, req, 0, nil, ErrNameLength)
-		return
-	}
-	if _, dup := e.waiting[waitKey{s, req}]; dup {
-		e.emit(Failed, s, req, 0, name, ErrDuplicate)
-		return
-	}
-	sess := e.sessions[s]
-	if sess != nil && sess.n >= e.maxHolds {
-		e.emit(Failed, s, req, 0, name, ErrTooManyHolds)
-		return
-	}
-	if op.invalid(e.cfg.MaxName) {
-		e.emit(Failed, s, req, 0, name, ErrInvalid)
-		return
-	}
-	l := e.state(name, &op)
+	l, sess := e.admit(s, req, &op, true, op.invalid(e.cfg.MaxName))
 	if l == nil {
-		e.emit(Failed, s, req, 0, name, ErrWrongKind)
 		return
 	}
 	switch op.Prim {

@@ -43,23 +43,8 @@ func (a Action) kind() (Prim, bool) {
 // MaxHolds, until CloseName or CloseSession. Done(req), or Failed with ErrNameLength,
 // ErrTooManyHolds, ErrInvalid (also for PrimMutex, whose state is only its holder), ErrWrongKind.
 func (e *Engine) Open(now int64, s SessionID, req uint64, op Op) {
-	name := op.Name
-	if len(name) == 0 || len(name) > e.cfg.MaxName {
-		e.emit(Failed, s, req, 0, nil, ErrNameLength)
-		return
-	}
-	sess := e.sessions[s]
-	if sess != nil && sess.n >= e.maxHolds {
-		e.emit(Failed, s, req, 0, name, ErrTooManyHolds)
-		return
-	}
-	if op.invalidOpen(e.cfg.MaxName) {
-		e.emit(Failed, s, req, 0, name, ErrInvalid)
-		return
-	}
-	l := e.state(name, &op)
+	l, sess := e.admit(s, req, &op, false, op.invalidOpen(e.cfg.MaxName))
 	if l == nil {
-		e.emit(Failed, s, req, 0, name, ErrWrongKind)
 		return
 	}
 	sess = e.revive(sess, s)
