@@ -378,22 +378,8 @@ func (e *Engine) grantHold(l *lockState, sess *session, req, owner uint64, n int
 		hd = &hold{}
 	}
 	*hd = hold{l: l, sess: sess, req: req, token: tok, owner: owner, n: n, count: 1, shared: shared}
-	hd.lprev = l.holdTail
-	if l.holdTail != nil {
-		l.holdTail.lnext = hd
-	} else {
-		l.holdHead = hd
-	}
-	l.holdTail = hd
-	hd.sprev = sess.holdTail
-	if sess.holdTail != nil {
-		sess.holdTail.snext = hd
-	} else {
-		sess.holdHead = hd
-	}
-	sess.holdTail = hd
-	sess.n++
-	l.nholds++
+	l.linkHold(hd)
+	sess.linkHold(hd)
 	if l.kind.isSem() {
 		l.avail -= n
 		l.held += n

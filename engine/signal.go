@@ -56,15 +56,8 @@ func (e *Engine) Open(now int64, s SessionID, req uint64, op Op) {
 	} else {
 		o = &hold{}
 	}
-	o.l, o.sess, o.sprev = l, sess, sess.openTail
-	if sess.openTail != nil {
-		sess.openTail.snext = o
-	} else {
-		sess.openHead = o
-	}
-	sess.openTail = o
-	sess.n++
-	l.nopen++
+	o.l, o.sess = l, sess
+	sess.linkOpen(o)
 	e.emit(Done, s, req, 0, l.name, nil)
 }
 

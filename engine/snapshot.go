@@ -430,14 +430,7 @@ func (e *Engine) decodeLock(r *snapReader, d *decoded) error {
 		}
 		hd := &hold{l: l, sess: e.sessFor(SessionID(r.uvarint())), req: r.uvarint(), token: r.uvarint(),
 			owner: r.uvarint(), n: r.varint(), count: int(r.varint()), shared: r.bool1()}
-		hd.lprev = l.holdTail
-		if l.holdTail != nil {
-			l.holdTail.lnext = hd
-		} else {
-			l.holdHead = hd
-		}
-		l.holdTail = hd
-		l.nholds++
+		l.linkHold(hd)
 		holds = append(holds, hd)
 	}
 	d.holds = append(d.holds, holds)
@@ -501,14 +494,7 @@ func (e *Engine) decodeSession(r *snapReader, d *decoded, id SessionID) error {
 			return fmt.Errorf("held mutex not held by it, or listed twice: %w", errOr(r.err))
 		}
 		d.linked[l] = true
-		l.sprev, l.snext = s.heldTail, nil
-		if s.heldTail != nil {
-			s.heldTail.snext = l
-		} else {
-			s.heldHead = l
-		}
-		s.heldTail = l
-		s.n++
+		s.linkHeld(l)
 	}
 	for range r.count(1) {
 		w := e.waiting[waitKey{id, r.uvarint()}]
@@ -516,14 +502,7 @@ func (e *Engine) decodeSession(r *snapReader, d *decoded, id SessionID) error {
 			return fmt.Errorf("wait unknown or listed twice: %w", errOr(r.err))
 		}
 		d.linked[w] = true
-		w.sprev, w.snext = s.waitTail, nil
-		if s.waitTail != nil {
-			s.waitTail.snext = w
-		} else {
-			s.waitHead = w
-		}
-		s.waitTail = w
-		s.n++
+		s.linkWait(w)
 	}
 	for range r.count(2) {
 		l, li := lockAt()
@@ -537,29 +516,14 @@ func (e *Engine) decodeSession(r *snapReader, d *decoded, id SessionID) error {
 		}
 		hd := hs[i]
 		d.linked[hd] = true
-		hd.sprev, hd.snext = s.holdTail, nil
-		if s.holdTail != nil {
-			s.holdTail.snext = hd
-		} else {
-			s.holdHead = hd
-		}
-		s.holdTail = hd
-		s.n++
+		s.linkHold(hd)
 	}
 	for range r.count(1) {
 		l, _ := lockAt()
 		if l == nil {
 			return errOr(r.err)
 		}
-		o := &hold{l: l, sess: s, sprev: s.openTail}
-		if s.openTail != nil {
-			s.openTail.snext = o
-		} else {
-			s.openHead = o
-		}
-		s.openTail = o
-		s.n++
-		l.nopen++
+		s.linkOpen(&hold{l: l, sess: s})
 	}
 	return r.err
 }

@@ -270,10 +270,12 @@ func (e *Engine) evictSession(s *session) {
 
 // --- holding ------------------------------------------------------------------
 
-// grant makes sess the holder of l (which has none) under a fresh token.
-func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl time.Duration, owner uint64) {
-	tok := e.nextToken() // may emit EpochBumped, which must precede the Granted
-	l.holder, l.holderReq, l.token, l.holderOwner = sess, req, tok, owner
+// The session's and the lock's intrusive lists are appended to in one place each, so grant,
+// enqueue, grantHold and Restore cannot link them differently. Each append counts against the
+// session's MaxHolds (sess.n) where the record is the session's.
+
+// linkHeld appends l to the mutexes sess holds.
+func (sess *session) linkHeld(l *lockState) {
 	l.sprev, l.snext = sess.heldTail, nil
 	if sess.heldTail != nil {
 		sess.heldTail.snext = l
@@ -282,6 +284,62 @@ func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl t
 	}
 	sess.heldTail = l
 	sess.n++
+}
+
+// linkWait appends w to the waits of sess.
+func (sess *session) linkWait(w *waiter) {
+	w.sprev, w.snext = sess.waitTail, nil
+	if sess.waitTail != nil {
+		sess.waitTail.snext = w
+	} else {
+		sess.waitHead = w
+	}
+	sess.waitTail = w
+	sess.n++
+}
+
+// linkHold appends hd to the holds (and opens) of sess.
+func (sess *session) linkHold(hd *hold) {
+	hd.sprev, hd.snext = sess.holdTail, nil
+	if sess.holdTail != nil {
+		sess.holdTail.snext = hd
+	} else {
+		sess.holdHead = hd
+	}
+	sess.holdTail = hd
+	sess.n++
+}
+
+// linkOpen appends the Open record o to the opens of sess (o.l counts it in nopen).
+func (sess *session) linkOpen(o *hold) {
+	o.sprev, o.snext = sess.openTail, nil
+	if sess.openTail != nil {
+		sess.openTail.snext = o
+	} else {
+		sess.openHead = o
+	}
+	sess.openTail = o
+	sess.n++
+	o.l.nopen++
+}
+
+// linkHold appends hd to the holds of l.
+func (l *lockState) linkHold(hd *hold) {
+	hd.lprev, hd.lnext = l.holdTail, nil
+	if l.holdTail != nil {
+		l.holdTail.lnext = hd
+	} else {
+		l.holdHead = hd
+	}
+	l.holdTail = hd
+	l.nholds++
+}
+
+// grant makes sess the holder of l (which has none) under a fresh token.
+func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl time.Duration, owner uint64) {
+	tok := e.nextToken() // may emit EpochBumped, which must precede the Granted
+	l.holder, l.holderReq, l.token, l.holderOwner = sess, req, tok, owner
+	sess.linkHeld(l)
 	if ttl > 0 {
 		e.arm(&l.lease, addSat(now, ttl))
 	}
@@ -352,14 +410,7 @@ func (e *Engine) enqueue(now int64, l *lockState, sess *session, req uint64, wai
 	}
 	w.sess, w.req, w.ttl, w.enq, w.lock = sess, req, ttl, now, l
 	e.push(l, w)
-	w.sprev, w.snext = sess.waitTail, nil
-	if sess.waitTail != nil {
-		sess.waitTail.snext = w
-	} else {
-		sess.waitHead = w
-	}
-	sess.waitTail = w
-	sess.n++
+	sess.linkWait(w)
 	e.waiting[waitKey{sess.id, req}] = w
 	if wait > 0 {
 		e.arm(&w.tm, addSat(now, wait))
