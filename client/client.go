@@ -404,3 +404,21 @@ func (c *Client) heartbeat() {
 		}
 	}
 }
+
+// abandon is what an acquire does when its ctx ends before the reply: if the reader has not
+// taken call req yet, mark it abandoned (a grant that crosses the CANCEL is then released by the
+// reader, or undone for OP acquires) and send CANCEL, and report true. False means the reply is
+// already on its way and the caller must read it from cl.ch.
+func (c *Client) abandon(req uint64, cl *call) bool {
+	c.mu.Lock()
+	_, waiting := c.pending[req]
+	if waiting {
+		cl.abandoned = true
+	}
+	c.mu.Unlock()
+	if waiting {
+		creq := c.newReq()
+		_ = c.write(func(b []byte) []byte { return appendCancel(b, creq, req) })
+	}
+	return waiting
+}

@@ -170,17 +170,8 @@ func (m *Mutex) acquire(ctx context.Context, wait int64) error {
 		return nil
 	case <-ctx.Done():
 	}
-	// ctx ended first. If the reader has not taken the call yet, mark it abandoned: a GRANTED
-	// that crossed our CANCEL is then released by the reader. Otherwise its reply is on the way.
-	c.mu.Lock()
-	_, waiting := c.pending[req]
-	if waiting {
-		cl.abandoned = true
-	}
-	c.mu.Unlock()
-	if waiting {
-		creq := c.newReq()
-		_ = c.write(func(b []byte) []byte { return appendCancel(b, creq, req) })
+	// ctx ended first: cancel, unless the reply is already on its way.
+	if c.abandon(req, cl) {
 		return m.ctxErr(ctx)
 	}
 	r := <-cl.ch

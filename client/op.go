@@ -139,15 +139,7 @@ func (c *Client) opAcquire(ctx context.Context, f *wire.Frame, undo func(acquire
 		return c.acquireReply(ctx, what, f, req, r)
 	case <-ctx.Done():
 	}
-	c.mu.Lock()
-	_, waiting := c.pending[req]
-	if waiting {
-		cl.abandoned = true
-	}
-	c.mu.Unlock()
-	if waiting {
-		creq := c.newReq()
-		_ = c.write(func(b []byte) []byte { return appendCancel(b, creq, req) })
+	if c.abandon(req, cl) {
 		return acquired{}, fmt.Errorf("%s %q: %w", what, f.Name, ctx.Err())
 	}
 	if r := <-cl.ch; r.err == nil && r.typ == wire.Acquired && undo != nil {
