@@ -368,10 +368,16 @@ func TestSlowConsumer(t *testing.T) {
 	for i := range 1000 {
 		batch = wire.AppendPing(batch, uint64(i+2))
 	}
+	// Counted first: otherwise the loop below could end before the server saw us, and the test
+	// would pass without testing anything.
+	waitFor(t, 5*time.Second, func() bool { return s.conns.Load() == 1 }, "connection not counted")
 	deadline := time.Now().Add(10 * time.Second)
+	off := 0 // a write cut short by its deadline goes on from where it stopped: frames stay whole
 	for time.Now().Before(deadline) {
 		_ = c.c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-		if _, err := c.c.Write(batch); err != nil {
+		n, err := c.c.Write(batch[off:])
+		off = (off + n) % len(batch)
+		if err != nil {
 			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 				break // the server closed us
 			}
