@@ -73,12 +73,24 @@ func (l *loop) compactUnauth() {
 }
 
 // overdue says whether sess has outlived its deadline: HELLO within HelloTimeout of accept, then
-// some bytes within every HeartbeatTimeout. It returns the reason for the log.
+// some bytes within every HeartbeatTimeout while nothing of its is outstanding here. It returns
+// the reason for the log.
+//
+// A session with a request outstanding (typically an acquire queued behind others) is waiting
+// for the server, not the other way round: its silence proves nothing, and cutting it would
+// punish long queues (docs/protocol.md section 4). Its peer's death is left to TCP keepalive
+// (see keepAlive) and the kernel's RST. Each sweep that finds it waiting restarts its silence
+// clock, so that once its last reply goes out it has most of a timeout (at least 3/4: sweeps run
+// every timeout/4) to send again before it counts as a silent holder.
 func (l *loop) overdue(sess *session, now int64) (string, bool) {
 	if sess.sid == 0 {
 		if age := now - sess.openedAt; age > int64(l.srv.cfg.HelloTimeout) {
 			return fmt.Sprintf("no HELLO within %v", l.srv.cfg.HelloTimeout), true
 		}
+		return "", false
+	}
+	if sess.outstanding > 0 {
+		sess.lastSeen = max(sess.lastSeen, now)
 		return "", false
 	}
 	if silent := now - sess.lastSeen; silent > int64(l.srv.cfg.HeartbeatTimeout) {
