@@ -117,3 +117,14 @@ func (l *loop) sweep(now int64) {
 func (s *Server) sweepPeriod() time.Duration {
 	return max(min(s.cfg.HeartbeatTimeout, s.cfg.HelloTimeout)/4, time.Millisecond)
 }
+
+// keepAlive is the TCP keepalive every accepted connection gets: probes after a heartbeat
+// interval of quiet, then every interval, given up after about a heartbeat timeout in all. It
+// finds dead peers among the sessions the sweep leaves alone because they wait (see overdue),
+// without any wake-up in this process or the peer's: the kernels do the probing.
+// The kernel counts in whole seconds (gnet truncates, and refuses 0), hence the rounding up.
+func (s *Server) keepAlive() (idle, interval time.Duration, count int) {
+	every := max((s.cfg.HeartbeatInterval + time.Second - 1).Truncate(time.Second), time.Second)
+	count = max(int((s.cfg.HeartbeatTimeout-every+every-1)/every), 1)
+	return every, every, count
+}

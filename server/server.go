@@ -215,6 +215,9 @@ func (s *Server) start0() error {
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithLogger(gnetLogger{s.log}),
 	}
+	if idle, every, count := s.keepAlive(); idle > 0 {
+		opts = append(opts, gnet.WithTCPKeepAlive(idle), gnet.WithTCPKeepInterval(every), gnet.WithTCPKeepCount(count))
+	}
 	go func() {
 		s.runErr = gnet.Run(&handler{srv: s}, "tcp://"+addr, opts...)
 		close(s.runDone)
