@@ -3,7 +3,10 @@
 //
 // A lock is held by the connection (the server's session): when the connection dies, the server
 // releases every lock it held at once, and the Client closes the Lost channel of every Mutex
-// that was held. Heartbeats keep an idle connection alive and detect a dead peer.
+// that was held. Heartbeats keep an idle or holding connection alive and detect a dead peer;
+// while an acquire waits in a queue the Client sends no heartbeats and wakes on no timer (the
+// server does not expect them then: docs/protocol.md section 4), and TCP keepalive, run by the
+// kernel, watches the peer.
 //
 // Costs: an uncontended Lock+Unlock is one round trip. Unlock (and Release) do not wait for the
 // server: the RELEASE goes out in the same write as the next request (or from a flusher goroutine
@@ -21,6 +24,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -93,6 +97,7 @@ type reply struct {
 type call struct {
 	ch        chan reply
 	m         *Mutex
+	wait      bool // an acquire that may wait in a queue (wait != 0): heartbeats pause while one is pending
 	abandoned bool
 	undo      func(reply) // OP acquires: gives back an ACQUIRED that arrives after its caller gave up
 }
@@ -109,6 +114,7 @@ type Client struct {
 	nextOwner atomic.Uint64 // RLock.NewOwner ids
 	lastRecv  atomic.Int64  // unix ns of the last bytes read
 	lastSend  atomic.Int64  // unix ns of the last frame written
+	pings     atomic.Uint64 // heartbeat PINGs sent (tests check that waiters send none)
 
 	wmu         sync.Mutex // serialises writes; guards the three fields below
 	wbuf        []byte     // frames deferred by writeDeferred, then the frame being written
@@ -116,8 +122,10 @@ type Client struct {
 	flushKicked bool          // the flusher has been told about deferred frames
 	kick        chan struct{} // wakes the flusher; capacity 1
 
-	mu      sync.Mutex // guards pending, held, err
+	mu      sync.Mutex // guards pending, nWaits, hbTick's pausing, held, err
 	pending map[uint64]*call
+	nWaits  int               // calls in pending with wait set
+	hbTick  *time.Ticker      // the heartbeat's; nil until WELCOME names an interval
 	held    map[uint64]*Mutex // by the acquire's request id (LOST names the acquire)
 	err     error
 
@@ -181,10 +189,28 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("dial %s: handshake: %w (%w)", addr, ErrTimeout, ctx.Err())
 	}
 	if c.hbEvery > 0 {
+		// Kernel probes watch the server while heartbeats pause (an acquire waiting in a queue).
+		// Best effort: without them only a server that stops answering a holder is noticed.
+		_ = c.t.keepAlive(keepAliveFor(c.hbEvery, c.hbLimit))
+		c.mu.Lock()
+		c.hbTick = time.NewTicker(c.hbPeriod())
+		if c.nWaits > 0 {
+			c.hbTick.Stop()
+		}
+		c.mu.Unlock()
 		c.wg.Add(1)
-		go c.heartbeat()
+		go c.heartbeat(c.hbTick)
 	}
 	return c, nil
+}
+
+// keepAliveFor is the TCP keepalive matching the server's heartbeat settings: the first probe
+// after an interval of quiet, then one per interval, for about a timeout in all. The kernel
+// counts in whole seconds, hence the rounding up.
+func keepAliveFor(every, limit time.Duration) net.KeepAliveConfig {
+	every = max((every + time.Second - 1).Truncate(time.Second), time.Second)
+	count := max(int((limit-every+every-1)/every), 1)
+	return net.KeepAliveConfig{Enable: true, Idle: every, Interval: every, Count: count}
 }
 
 // Session is the server's id for this connection (the Holder in LockInfo).
@@ -215,7 +241,7 @@ func (c *Client) fail(err error) {
 		c.mu.Lock()
 		c.err = err
 		pending, held := c.pending, c.held
-		c.pending, c.held = map[uint64]*call{}, map[uint64]*Mutex{}
+		c.pending, c.held, c.nWaits = map[uint64]*call{}, map[uint64]*Mutex{}, 0
 		c.mu.Unlock()
 		// Close first: it unblocks a writer stuck on a full socket, so taking wmu cannot hang.
 		c.t.Close()
@@ -332,8 +358,35 @@ func (c *Client) register(req uint64, cl *call) error {
 		return c.closedErr0()
 	}
 	c.pending[req] = cl
+	if cl.wait {
+		c.nWaits++
+		if c.nWaits == 1 && c.hbTick != nil {
+			c.hbTick.Stop() // nothing wakes this process while it waits in a queue
+		}
+	}
 	return nil
 }
+
+// takeLocked removes call req from pending (nil if it is not there) and restarts the heartbeat
+// when the last waiting acquire leaves. mu must be held.
+func (c *Client) takeLocked(req uint64) *call {
+	cl := c.pending[req]
+	if cl == nil {
+		return nil
+	}
+	delete(c.pending, req)
+	if cl.wait {
+		c.nWaits--
+		if c.nWaits == 0 && c.hbTick != nil {
+			c.hbTick.Reset(c.hbPeriod())
+		}
+	}
+	return cl
+}
+
+// hbPeriod is how often the heartbeat looks at the connection: half the interval, so that
+// pinging after half an interval of quiet keeps every gap between frames under the interval.
+func (c *Client) hbPeriod() time.Duration { return max(c.hbEvery/2, time.Millisecond) }
 
 // closedErr0 is closedErr for callers that hold mu.
 func (c *Client) closedErr0() error {
@@ -345,7 +398,7 @@ func (c *Client) closedErr0() error {
 
 func (c *Client) unregister(req uint64) {
 	c.mu.Lock()
-	delete(c.pending, req)
+	c.takeLocked(req)
 	c.mu.Unlock()
 }
 
@@ -381,24 +434,30 @@ func (c *Client) Status(ctx context.Context, names ...string) ([]LockInfo, error
 }
 
 // heartbeat pings at the server's interval when nothing else was sent, and ends the connection
-// when nothing at all was received for the server's timeout.
-func (c *Client) heartbeat() {
+// when nothing at all was received for the server's timeout. tick is stopped (by register)
+// while an acquire is pending that may wait in a queue: the server does not count silence
+// then, and a long queue is no sign of a dead peer; it restarts when the last one is answered.
+func (c *Client) heartbeat(tick *time.Ticker) {
 	defer c.wg.Done()
-	// Ticking at half the interval and pinging after half an interval of quiet keeps every gap
-	// between frames under the interval, as the protocol requires.
-	tick := time.NewTicker(max(c.hbEvery/2, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
 		case <-c.done:
 			return
 		case now := <-tick.C:
+			c.mu.Lock()
+			waiting := c.nWaits > 0 // a tick that raced the pause
+			c.mu.Unlock()
+			if waiting {
+				continue
+			}
 			ns := now.UnixNano()
 			if c.hbLimit > 0 && ns-c.lastRecv.Load() > int64(c.hbLimit) {
 				c.fail(&silentError{limit: c.hbLimit.String()})
 				return
 			}
 			if ns-c.lastSend.Load() >= int64(c.hbEvery)/2 {
+				c.pings.Add(1)
 				_ = c.write(func(b []byte) []byte { return appendEmpty(b, wire.Ping, 0) })
 			}
 		}

@@ -148,7 +148,7 @@ func (m *Mutex) acquire(ctx context.Context, wait int64) error {
 		return fmt.Errorf("acquire %q: %w (%w)", m.name, ErrNameLength, err)
 	}
 	req := c.newReq()
-	cl := &call{ch: make(chan reply, 1), m: m}
+	cl := &call{ch: make(chan reply, 1), m: m, wait: wait != 0}
 	if err := c.register(req, cl); err != nil {
 		return fmt.Errorf("acquire %q: %w", m.name, err)
 	}

@@ -123,7 +123,7 @@ func (c *Client) opAcquire(ctx context.Context, f *wire.Frame, undo func(acquire
 		return acquired{}, err
 	}
 	req := c.newReq()
-	cl := &call{ch: make(chan reply, 1)}
+	cl := &call{ch: make(chan reply, 1), wait: f.Wait != 0}
 	if undo != nil {
 		cl.undo = func(r reply) { undo(acquired{req: req, token: r.token, value: r.value, code: r.code}) }
 	}

@@ -115,8 +115,7 @@ func (c *Client) dispatch(f *wire.Frame) error {
 // deliver hands r to the request req, if anyone still waits for it.
 func (c *Client) deliver(req uint64, r reply) {
 	c.mu.Lock()
-	cl := c.pending[req]
-	delete(c.pending, req)
+	cl := c.takeLocked(req)
 	c.mu.Unlock()
 	if cl != nil && cl.ch != nil && !cl.abandoned {
 		cl.ch <- r
@@ -130,8 +129,7 @@ func (c *Client) deliver(req uint64, r reply) {
 // caller, so that a LOST right behind it finds the hold; an abandoned acquire is released.
 func (c *Client) granted(req, token uint64) {
 	c.mu.Lock()
-	cl := c.pending[req]
-	delete(c.pending, req)
+	cl := c.takeLocked(req)
 	if cl != nil && !cl.abandoned && cl.m != nil {
 		c.held[req] = cl.m
 	}

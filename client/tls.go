@@ -89,4 +89,12 @@ type tlsTransport struct{ *tls.Conn }
 func (tlsTransport) readerStart() {}
 func (tlsTransport) readerDone()  {}
 
+func (t tlsTransport) keepAlive(cfg net.KeepAliveConfig) error {
+	tc, ok := t.NetConn().(*net.TCPConn)
+	if !ok {
+		return fmt.Errorf("keepalive: %T is not a TCP connection", t.NetConn())
+	}
+	return tc.SetKeepAliveConfig(cfg)
+}
+
 var _ net.Conn = tlsTransport{}

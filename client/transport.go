@@ -47,6 +47,8 @@ type transport interface {
 	// readerStart runs at the top of the reader goroutine (thread pinning), readerDone at its end.
 	readerStart()
 	readerDone()
+	// keepAlive turns on TCP keepalive probes with cfg's timing.
+	keepAlive(cfg net.KeepAliveConfig) error
 }
 
 func dialTransport(ctx context.Context, addr string, mode IOMode) (transport, error) {
@@ -72,3 +74,5 @@ type netTransport struct{ *net.TCPConn }
 
 func (netTransport) readerStart() {}
 func (netTransport) readerDone()  {}
+
+func (t netTransport) keepAlive(cfg net.KeepAliveConfig) error { return t.SetKeepAliveConfig(cfg) }

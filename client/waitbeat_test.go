@@ -1,0 +1,167 @@
+//go:build unix
+
+package client
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wwly/wwly/server"
+)
+
+const (
+	testBeat    = 20 * time.Millisecond
+	testTimeout = 150 * time.Millisecond
+)
+
+func shortBeats(c *server.Config) { c.HeartbeatInterval, c.HeartbeatTimeout = testBeat, testTimeout }
+
+// TestWaiterSendsNoHeartbeats: a Client whose only business is a Lock queued behind another
+// Client's hold sends nothing (no PING, no timer wake) for several heartbeat timeouts, and
+// neither side cuts it; once granted it heartbeats again and stays connected.
+func TestWaiterSendsNoHeartbeats(t *testing.T) {
+	for _, mode := range ioModes {
+		t.Run(mode.String(), func(t *testing.T) {
+			addr := startServer(t, shortBeats)
+			holder, waiter := dial(t, addr, WithIOMode(mode)), dial(t, addr, WithIOMode(mode))
+			hm, wm := holder.Mutex("q"), waiter.Mutex("q")
+			hm.Lock()
+			got := make(chan error, 1)
+			go func() { got <- wm.LockContext(context.Background()) }()
+			eventually(t, 2*time.Second, "waiter queued", func() bool {
+				ls, err := holder.Status(context.Background(), "q")
+				return err == nil && len(ls) == 1 && ls[0].Waiters == 1
+			})
+			before := waiter.pings.Load()
+			time.Sleep(4 * testTimeout)
+			if n := waiter.pings.Load() - before; n != 0 {
+				t.Errorf("waiter sent %d PINGs while queued, want 0", n)
+			}
+			notClosed(t, waiter.Done(), "waiter's Done while queued")
+			notClosed(t, holder.Done(), "holder's Done")
+			hm.Unlock()
+			select {
+			case err := <-got:
+				if err != nil {
+					t.Fatalf("waiter LockContext: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("waiter not granted within 5s")
+			}
+			// Now a holder: it must heartbeat to stay connected.
+			time.Sleep(3 * testTimeout)
+			notClosed(t, waiter.Done(), "waiter's Done once holding")
+			notClosed(t, wm.Lost(), "waiter's Lost once holding")
+			if waiter.pings.Load() == before {
+				t.Error("granted waiter sent no PING while holding")
+			}
+			wm.Unlock()
+		})
+	}
+}
+
+// serverProcEnv, set to a data directory, makes the test binary a wwly server (see TestMain),
+// which a test can stop.
+const serverProcEnv = "WWLY_CLIENT_TEST_SERVER"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(serverProcEnv); dir != "" {
+		os.Exit(runServerProc(dir))
+	}
+	os.Exit(m.Run())
+}
+
+// runServerProc serves with short heartbeats and its data in dir until killed, its address on
+// stdout.
+func runServerProc(dir string) int {
+	cfg := server.DefaultConfig()
+	cfg.Addr, cfg.DataDir = "127.0.0.1:0", dir
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	shortBeats(&cfg)
+	s, err := server.New(cfg)
+	if err == nil {
+		err = s.Start()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(s.Addr())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
+	return 0
+}
+
+// startServerProc runs a server in a child process, stopped and reaped when the test ends.
+func startServerProc(t *testing.T) (addr string, proc *os.Process) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), serverProcEnv+"="+t.TempDir())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start server process: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(out).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case addr = <-line:
+	case <-time.After(10 * time.Second):
+		t.Fatal("server process printed no address within 10s")
+	}
+	if addr == "" {
+		t.Fatal("server process failed to start")
+	}
+	return addr, cmd.Process
+}
+
+// TestStoppedServerDetected: a Client that holds a lock, or is idle, notices a SIGSTOPped server
+// (its kernel still answers TCP, so only the missing PONGs tell) within the heartbeat timeout
+// plus a sweep; both fail with ErrTimeout and the holder's Lost closes.
+func TestStoppedServerDetected(t *testing.T) {
+	addr, proc := startServerProc(t)
+	holder, idle := dial(t, addr), dial(t, addr)
+	m := holder.Mutex("held")
+	if err := m.LockContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP: %v", err)
+	}
+	stopped := time.Now()
+	const bound = testTimeout + testBeat + time.Second // + slack for a loaded box
+	for _, c := range []struct {
+		name string
+		cl   *Client
+	}{{"holder", holder}, {"idle", idle}} {
+		waitClosed(t, c.cl.Done(), bound-time.Since(stopped), c.name+"'s Done with the server stopped")
+		if !errors.Is(c.cl.Err(), ErrTimeout) {
+			t.Errorf("%s: Err() = %v, want ErrTimeout", c.name, c.cl.Err())
+		}
+	}
+	waitClosed(t, m.Lost(), time.Second, "holder's Lost")
+	t.Logf("both noticed within %v of SIGSTOP (timeout %v)", time.Since(stopped), testTimeout)
+}
