@@ -2,9 +2,12 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -105,6 +108,51 @@ func BenchmarkEchoRTT(b *testing.B) {
 			}
 			b.StopTimer()
 			reportP50(b, durs)
+		})
+	}
+}
+
+// BenchmarkUncontended is Lock+Unlock of one Mutex nobody else wants, as a user writes it
+// (default options, Lock and Unlock): one round trip per op, and no allocation (-benchmem).
+func BenchmarkUncontended(b *testing.B) {
+	addr := startServer(b, nil)
+	m := dial(b, addr).Mutex("bench")
+	for range 100 {
+		m.Lock()
+		m.Unlock()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		m.Lock()
+		m.Unlock()
+	}
+}
+
+// BenchmarkHandoff is one lock handed back and forth between Clients (one connection and one
+// goroutine each, as worker processes have), each looping Lock+Unlock: ns/op is per handoff.
+func BenchmarkHandoff(b *testing.B) {
+	for _, w := range []int{2, 8} {
+		b.Run(fmt.Sprintf("W=%d", w), func(b *testing.B) {
+			addr := startServer(b, nil)
+			ms := make([]*Mutex, w)
+			for i := range ms {
+				ms[i] = dial(b, addr).Mutex("hot")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			var left atomic.Int64
+			left.Store(int64(b.N))
+			for _, m := range ms {
+				wg.Go(func() {
+					for left.Add(-1) >= 0 {
+						m.Lock()
+						m.Unlock()
+					}
+				})
+			}
+			wg.Wait()
 		})
 	}
 }

@@ -36,19 +36,26 @@ type Mutex struct {
 	// acquire or hold per Mutex is in flight.
 	gate chan struct{}
 
-	mu     sync.Mutex // guards the fields below
-	held   bool       // granted and not yet unlocked (lost or not)
-	isLost bool
-	acq    uint64 // request id of the acquire that got the hold (LOST names it)
-	token  uint64
-	lost   chan struct{}
-	stop   chan struct{} // closed to stop the renewer
-	lostBy error
+	// cl is the acquire call, reused while no reply can still come for it (the gate makes
+	// acquires of one Mutex take turns), so that an acquire allocates nothing; an acquire that
+	// leaves it behind (abandoned, or on a dead connection) replaces it.
+	cl *call
+
+	mu         sync.Mutex // guards the fields below
+	held       bool       // granted and not yet unlocked (lost or not)
+	isLost     bool
+	acq        uint64 // request id of the acquire that got the hold (LOST names it)
+	token      uint64
+	lost       chan struct{}
+	lostClosed bool          // lost is closed: the next hold needs a new one
+	stop       chan struct{} // closed to stop the renewer
+	lostBy     error
 }
 
 // Mutex returns the lock name on this Client. It sends nothing until locked.
 func (c *Client) Mutex(name string, opts ...MutexOption) *Mutex {
 	m := &Mutex{c: c, name: name, nameB: []byte(name), gate: make(chan struct{}, 1), lost: make(chan struct{})}
+	m.cl = m.newCall()
 	for _, o := range opts {
 		o(m)
 	}
@@ -68,8 +75,7 @@ func (m *Mutex) Lock() {
 	if err := m.acquire(context.Background(), -1); err != nil {
 		m.mu.Lock()
 		m.held, m.isLost, m.acq, m.token, m.lostBy = true, true, 0, 0, err
-		m.lost = make(chan struct{})
-		close(m.lost)
+		m.closeLost()
 		m.mu.Unlock()
 	}
 }
@@ -148,13 +154,15 @@ func (m *Mutex) acquire(ctx context.Context, wait int64) error {
 		return fmt.Errorf("acquire %q: %w (%w)", m.name, ErrNameLength, err)
 	}
 	req := c.newReq()
-	cl := &call{ch: make(chan reply, 1), m: m, wait: wait != 0}
+	cl := m.cl
+	cl.wait, cl.abandoned = wait != 0, false
 	if err := c.register(req, cl); err != nil {
 		return fmt.Errorf("acquire %q: %w", m.name, err)
 	}
 	ttl := int64(m.ttl)
 	if err := c.write(func(b []byte) []byte { return appendAcquire(b, req, m.nameB, wait, ttl) }); err != nil {
 		c.unregister(req)
+		m.cl = m.newCall() // the connection's failure may have put a reply in cl.ch
 		return fmt.Errorf("acquire %q: %w", m.name, err)
 	}
 	select {
@@ -172,6 +180,7 @@ func (m *Mutex) acquire(ctx context.Context, wait int64) error {
 	}
 	// ctx ended first: cancel, unless the reply is already on its way.
 	if c.abandon(req, cl) {
+		m.cl = m.newCall() // the reader still owns cl until the abandoned reply comes
 		return m.ctxErr(ctx)
 	}
 	r := <-cl.ch
@@ -185,11 +194,24 @@ func (m *Mutex) acquire(ctx context.Context, wait int64) error {
 	return m.ctxErr(ctx)
 }
 
-// setHeld records a grant; called by the reader before the acquirer is woken.
+func (m *Mutex) newCall() *call { return &call{ch: make(chan reply, 1), m: m} }
+
+// closeLost closes lost once. m.mu must be held.
+func (m *Mutex) closeLost() {
+	if !m.lostClosed {
+		close(m.lost)
+		m.lostClosed = true
+	}
+}
+
+// setHeld records a grant; called by the reader before the acquirer is woken. The Lost channel
+// is only renewed after it was closed, so that a hold allocates nothing.
 func (m *Mutex) setHeld(acq, token uint64) {
 	m.mu.Lock()
 	m.held, m.isLost, m.acq, m.token, m.lostBy = true, false, acq, token, nil
-	m.lost = make(chan struct{})
+	if m.lostClosed {
+		m.lost, m.lostClosed = make(chan struct{}), false
+	}
 	if m.ttl > 0 && !m.noRenew {
 		m.stop = make(chan struct{})
 		m.c.wg.Add(1)
@@ -207,7 +229,7 @@ func (m *Mutex) markLost(acq uint64, err error) {
 	}
 	m.isLost = true
 	m.lostBy = err
-	close(m.lost)
+	m.closeLost()
 	if m.stop != nil {
 		close(m.stop)
 		m.stop = nil
@@ -228,8 +250,9 @@ func (m *Mutex) Token() uint64 {
 
 // Lost returns a channel that is closed when the current hold is revoked: its lease expired, or
 // the connection died while it was held (the server then released it). Take it after locking;
-// Unlock does not close it. Before the first hold it is a channel that never closes (or a closed
-// one if the last Lock failed).
+// Unlock does not close it. Holds that end without a loss share one channel, so a channel taken
+// during an earlier hold may close for a later hold's loss: take it again after each Lock. Before
+// the first hold it is a channel that has not closed (or a closed one if the last Lock failed).
 func (m *Mutex) Lost() <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()

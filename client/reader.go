@@ -116,12 +116,16 @@ func (c *Client) dispatch(f *wire.Frame) error {
 func (c *Client) deliver(req uint64, r reply) {
 	c.mu.Lock()
 	cl := c.takeLocked(req)
+	abandoned := cl != nil && cl.abandoned
 	c.mu.Unlock()
-	if cl != nil && cl.ch != nil && !cl.abandoned {
-		cl.ch <- r
-	}
-	if cl != nil && cl.abandoned && cl.undo != nil && r.typ == wire.Acquired {
-		cl.undo(r)
+	switch {
+	case cl == nil:
+	case abandoned:
+		if cl.undo != nil && r.typ == wire.Acquired {
+			cl.undo(r)
+		}
+	case cl.ch != nil:
+		cl.ch <- r // the last touch of cl: its owner may reuse it once it has the reply
 	}
 }
 
