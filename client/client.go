@@ -4,9 +4,9 @@
 // A lock is held by the connection (the server's session): when the connection dies, the server
 // releases every lock it held at once, and the Client closes the Lost channel of every Mutex
 // that was held. Heartbeats keep an idle or holding connection alive and detect a dead peer;
-// while an acquire waits in a queue the Client sends no heartbeats and wakes on no timer (the
-// server does not expect them then: docs/protocol.md section 4), and TCP keepalive, run by the
-// kernel, watches the peer.
+// while an acquire waits in a queue the Client sends no heartbeats and, after at most one tick,
+// wakes on no timer (the server does not expect them then: docs/protocol.md section 4), and TCP
+// keepalive, run by the kernel, watches the peer.
 //
 // Costs: an uncontended Lock+Unlock is one round trip. Unlock (and Release) do not wait for the
 // server: the RELEASE goes out in the same write as the next request (or from a flusher goroutine
@@ -122,12 +122,13 @@ type Client struct {
 	flushKicked bool          // the flusher has been told about deferred frames
 	kick        chan struct{} // wakes the flusher; capacity 1
 
-	mu      sync.Mutex // guards pending, nWaits, hbTick's pausing, held, err
-	pending map[uint64]*call
-	nWaits  int               // calls in pending with wait set
-	hbTick  *time.Ticker      // the heartbeat's; nil until WELCOME names an interval
-	held    map[uint64]*Mutex // by the acquire's request id (LOST names the acquire)
-	err     error
+	mu       sync.Mutex // guards pending, nWaits, hbParked, held, err
+	pending  map[uint64]*call
+	nWaits   int               // calls in pending with wait set
+	hbParked bool              // the heartbeat waits on hbWake for nWaits to drop to 0
+	hbWake   chan struct{}     // capacity 1
+	held     map[uint64]*Mutex // by the acquire's request id (LOST names the acquire)
+	err      error
 
 	done      chan struct{} // closed when the connection is gone
 	welcome   chan wire.Frame
@@ -156,6 +157,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		opts:    o,
 		wbuf:    make([]byte, 0, 512),
 		kick:    make(chan struct{}, 1),
+		hbWake:  make(chan struct{}, 1),
 		pending: make(map[uint64]*call),
 		held:    make(map[uint64]*Mutex),
 		done:    make(chan struct{}),
@@ -192,14 +194,8 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		// Kernel probes watch the server while heartbeats pause (an acquire waiting in a queue).
 		// Best effort: without them only a server that stops answering a holder is noticed.
 		_ = c.t.keepAlive(keepAliveFor(c.hbEvery, c.hbLimit))
-		c.mu.Lock()
-		c.hbTick = time.NewTicker(c.hbPeriod())
-		if c.nWaits > 0 {
-			c.hbTick.Stop()
-		}
-		c.mu.Unlock()
 		c.wg.Add(1)
-		go c.heartbeat(c.hbTick)
+		go c.heartbeat()
 	}
 	return c, nil
 }
@@ -359,16 +355,13 @@ func (c *Client) register(req uint64, cl *call) error {
 	}
 	c.pending[req] = cl
 	if cl.wait {
-		c.nWaits++
-		if c.nWaits == 1 && c.hbTick != nil {
-			c.hbTick.Stop() // nothing wakes this process while it waits in a queue
-		}
+		c.nWaits++ // no timer is touched here: see heartbeat
 	}
 	return nil
 }
 
-// takeLocked removes call req from pending (nil if it is not there) and restarts the heartbeat
-// when the last waiting acquire leaves. mu must be held.
+// takeLocked removes call req from pending (nil if it is not there) and wakes a parked
+// heartbeat when the last waiting acquire leaves. mu must be held.
 func (c *Client) takeLocked(req uint64) *call {
 	cl := c.pending[req]
 	if cl == nil {
@@ -377,16 +370,16 @@ func (c *Client) takeLocked(req uint64) *call {
 	delete(c.pending, req)
 	if cl.wait {
 		c.nWaits--
-		if c.nWaits == 0 && c.hbTick != nil {
-			c.hbTick.Reset(c.hbPeriod())
+		if c.nWaits == 0 && c.hbParked {
+			c.hbParked = false
+			select {
+			case c.hbWake <- struct{}{}:
+			default:
+			}
 		}
 	}
 	return cl
 }
-
-// hbPeriod is how often the heartbeat looks at the connection: half the interval, so that
-// pinging after half an interval of quiet keeps every gap between frames under the interval.
-func (c *Client) hbPeriod() time.Duration { return max(c.hbEvery/2, time.Millisecond) }
 
 // closedErr0 is closedErr for callers that hold mu.
 func (c *Client) closedErr0() error {
@@ -434,11 +427,20 @@ func (c *Client) Status(ctx context.Context, names ...string) ([]LockInfo, error
 }
 
 // heartbeat pings at the server's interval when nothing else was sent, and ends the connection
-// when nothing at all was received for the server's timeout. tick is stopped (by register)
-// while an acquire is pending that may wait in a queue: the server does not count silence
-// then, and a long queue is no sign of a dead peer; it restarts when the last one is answered.
-func (c *Client) heartbeat(tick *time.Ticker) {
+// when nothing at all was received for the server's timeout.
+//
+// While an acquire that may wait in a queue is pending, the server does not count silence, and
+// a long queue is no sign of a dead peer: the first tick that finds one parks the heartbeat on
+// hbWake, away from the ticker's channel (a channel timer nobody waits on is not armed, so
+// nothing wakes the process), until the last such acquire is answered. Acquires do not stop and
+// restart the ticker themselves: resetting a timer can break the netpoller's sleep (a thread
+// wake-up), which a Lock+Unlock loop would pay on every cycle; this way a wait costs at most
+// one tick, within half an interval of its start, and a short one nothing.
+func (c *Client) heartbeat() {
 	defer c.wg.Done()
+	// Ticking at half the interval and pinging after half an interval of quiet keeps every gap
+	// between frames under the interval, as the protocol requires.
+	tick := time.NewTicker(max(c.hbEvery/2, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
@@ -446,10 +448,16 @@ func (c *Client) heartbeat(tick *time.Ticker) {
 			return
 		case now := <-tick.C:
 			c.mu.Lock()
-			waiting := c.nWaits > 0 // a tick that raced the pause
+			c.hbParked = c.nWaits > 0
+			parked := c.hbParked
 			c.mu.Unlock()
-			if waiting {
-				continue
+			if parked {
+				select {
+				case <-c.done:
+					return
+				case <-c.hbWake:
+				}
+				continue // the next tick pings; the server allows 3/4 of a timeout for it
 			}
 			ns := now.UnixNano()
 			if c.hbLimit > 0 && ns-c.lastRecv.Load() > int64(c.hbLimit) {

@@ -30,7 +30,7 @@ const (
 func shortBeats(c *server.Config) { c.HeartbeatInterval, c.HeartbeatTimeout = testBeat, testTimeout }
 
 // TestWaiterSendsNoHeartbeats: a Client whose only business is a Lock queued behind another
-// hold sends nothing (no PING, no timer wake) for a couple of heartbeat timeouts, and neither
+// hold sends nothing (no PING; its heartbeat parks) for a couple of heartbeat timeouts, and neither
 // side cuts it; once granted it heartbeats again and stays connected. The holder's Client also
 // waits (a second Mutex of the same name, queued behind its own hold), so that no heartbeat,
 // which a very loaded box can starve, keeps the scene together.
