@@ -4,6 +4,7 @@ package server
 // into frames and acting on each one (HELLO, then requests handed to the router).
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -182,6 +183,12 @@ func (l *loop) read(sess *session) {
 			break // a partial frame: keep it for the next read
 		}
 		off += n
+		if f.Type == wire.Release && l.srv.cfg.Handoff.Barge > 0 && sess.sid != 0 {
+			if m := l.pairAcquire(sess, f, buf[off:], now); m > 0 {
+				off += m
+				continue
+			}
+		}
 		l.handleFrame(sess, f, now)
 	}
 	switch {
@@ -297,6 +304,40 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 	case wire.Sessions:
 		l.sessionsAsk(sess, f.Req, f.IDs)
 	}
+}
+
+// pairAcquire runs the RELEASE rel together with the frame after it in next when that is an
+// ACQUIRE of the same name (a client's pipelined next cycle), as one engine call, so that the
+// handoff policy may let the releaser keep the lock (engine.ReleaseAcquire). It returns the
+// bytes of the ACQUIRE it consumed, or 0 when it did nothing (the caller then handles rel alone
+// and decodes next again). Only called under a barging policy: under strict FIFO the pair is
+// the same as its two halves, so the read path stays as it was.
+func (l *loop) pairAcquire(sess *session, rel *wire.Frame, next []byte, now int64) int {
+	srv := l.srv
+	f := &l.frame2
+	n, err := wire.Decode(next, srv.lim, f)
+	if err != nil || n == 0 || f.Type != wire.Acquire || !bytes.Equal(f.Name, rel.Name) ||
+		sess.outstanding+2 > srv.cfg.MaxOutstanding {
+		return 0
+	}
+	if _, dup := sess.opAcq[f.Req]; dup {
+		return 0
+	}
+	sh := srv.shardFor(rel.Name)
+	if len(srv.shards) > 1 {
+		if _, dup := sess.pendingAcq[f.Req]; dup {
+			return 0
+		}
+		if sess.pendingAcq == nil {
+			sess.pendingAcq = make(map[uint64]*shard)
+		}
+		sess.pendingAcq[f.Req] = sh
+	}
+	sess.outstanding += 2
+	r := request{kind: rReleaseAcquire, sid: sess.sid, req: rel.Req, name: rel.Name, token: rel.Token,
+		acq: f.Req, wait: f.Wait, ttl: f.TTL}
+	l.submit(sh, &r, now)
+	return n
 }
 
 // hello handles the first frame of a connection: it must be a HELLO with our version and,

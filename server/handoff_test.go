@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wwly/wwly/engine"
+	"github.com/wwly/wwly/wire"
+)
+
+// releaseAcquire sends RELEASE(token) and the next ACQUIRE of name in one write, as a client
+// that pipelines its next cycle does, and returns both request ids.
+func (tc *tconn) releaseAcquire(name string, token uint64) (rel, acq uint64) {
+	tc.t.Helper()
+	rel, acq = tc.id(), tc.id()
+	b := wire.AppendRelease(nil, rel, []byte(name), token)
+	tc.send(wire.AppendAcquire(b, acq, []byte(name), -1, 0))
+	return rel, acq
+}
+
+// TestHandoffPolicy: under fifo a pipelined release+acquire hands a contended lock to the
+// waiter; under barge:2 the releaser keeps it twice (rising tokens), then the waiter gets it
+// and the releaser queues behind. With 2 loops the waiter lives on the other loop.
+func TestHandoffPolicy(t *testing.T) {
+	tests := []struct {
+		policy string
+		keeps  int // pipelined cycles the releaser keeps the lock
+	}{
+		{"fifo", 0},
+		{"barge:2", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			forLoops(t, func(t *testing.T, loops int) {
+				h, err := engine.ParseHandoff(tt.policy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := startServer(t, func(c *Config) { c.Loops, c.Handoff = loops, h })
+				a, b := helloConn(t, s), helloConn(t, s)
+				tok := a.lock("hot")
+				wb := b.acquire("hot", -1, 0)
+				waitFor(t, 5*time.Second, func() bool {
+					st, err := s.Stats(context.Background())
+					return err == nil && st.Waiters == 1
+				}, "b's acquire never queued")
+				for range tt.keeps {
+					rel, acq := a.releaseAcquire("hot", tok)
+					a.expectOK(rel)
+					next := a.granted(acq)
+					if next <= tok {
+						t.Fatalf("barged token %#x does not rise above %#x", next, tok)
+					}
+					tok = next
+				}
+				rel, acq := a.releaseAcquire("hot", tok)
+				a.expectOK(rel)
+				btok := b.granted(wb)
+				if btok <= tok {
+					t.Fatalf("waiter's token %#x does not rise above %#x", btok, tok)
+				}
+				a.expectNothing(20 * time.Millisecond) // queued behind b
+				b.expectOK(b.release("hot", btok))
+				if atok := a.granted(acq); atok <= btok {
+					t.Fatalf("token %#x after %#x", atok, btok)
+				}
+				if st, err := s.Stats(context.Background()); err != nil || st.Releases != uint64(tt.keeps+2) {
+					t.Fatalf("Stats releases = %d (%v), want %d", st.Releases, err, tt.keeps+2)
+				}
+			})
+		})
+	}
+}
