@@ -21,7 +21,8 @@ func (tc *tconn) releaseAcquire(name string, token uint64) (rel, acq uint64) {
 
 // TestHandoffPolicy: under fifo a pipelined release+acquire hands a contended lock to the
 // waiter; under barge:2 the releaser keeps it twice (rising tokens), then the waiter gets it
-// and the releaser queues behind. With 2 loops the waiter lives on the other loop.
+// and the releaser queues behind, its OK held back until its GRANTED (no wake-up for nothing).
+// With 2 loops the waiter lives on the other loop.
 func TestHandoffPolicy(t *testing.T) {
 	tests := []struct {
 		policy string
@@ -55,13 +56,14 @@ func TestHandoffPolicy(t *testing.T) {
 					tok = next
 				}
 				rel, acq := a.releaseAcquire("hot", tok)
-				a.expectOK(rel)
 				btok := b.granted(wb)
 				if btok <= tok {
 					t.Fatalf("waiter's token %#x does not rise above %#x", btok, tok)
 				}
-				a.expectNothing(20 * time.Millisecond) // queued behind b
+				// a queued behind b; the OK of its pipelined release waits for its next frame.
+				a.expectNothing(20 * time.Millisecond)
 				b.expectOK(b.release("hot", btok))
+				a.expectOK(rel)
 				if atok := a.granted(acq); atok <= btok {
 					t.Fatalf("token %#x after %#x", atok, btok)
 				}
