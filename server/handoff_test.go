@@ -74,3 +74,38 @@ func TestHandoffPolicy(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkHandoff: two connections cycle on one lock, each RELEASE pipelined with its next
+// ACQUIRE, so under fifo every cycle hands the lock to the other connection (one socket
+// wake-up per handoff) and under barge:N a connection keeps it up to N times. One op is one
+// cycle of either connection; allocs/op counts the whole process (server, and the benchmark's
+// plain blocking clients): the server's share must stay 0.
+func BenchmarkHandoff(b *testing.B) {
+	for _, policy := range []string{"fifo", "barge:4"} {
+		b.Run("handoff="+policy, func(b *testing.B) {
+			h, err := engine.ParseHandoff(policy)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := startServer(b, func(c *Config) { c.Handoff = h })
+			conns := []*benchConn{benchDial(b, s.Addr()), benchDial(b, s.Addr())}
+			name := []byte("hot")
+			b.ReportAllocs()
+			b.ResetTimer()
+			errs := make(chan error, len(conns))
+			for i, bc := range conns {
+				n := b.N / 2
+				if i == 0 {
+					n = b.N - n
+				}
+				go func() { errs <- bc.cycles(name, max(n, 1)) }()
+			}
+			for range conns {
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
+		})
+	}
+}
