@@ -14,7 +14,7 @@ const (
 	// IONetConn uses a plain net.Conn: the reader goroutine parks in Go's netpoller.
 	IONetConn IOMode = iota + 1
 	// IOBlockingFD puts the socket in blocking mode and has a reader goroutine, locked to its OS
-	// thread, sit in read(2); writes are plain write(2) calls. PERFORMANCE.md measured a waiter
+	// thread, sit in read(2); writes are plain write(2) calls. docs/performance.md cites a measured waiter
 	// parked in the netpoller at about a third of the throughput of one blocked in a read syscall,
 	// so this was tried; in this client it measured slower (p50 cycle ~90 µs against ~22 µs, and
 	// fewer cycles/s with 1 to 32 contending processes): the reader thread blocked in a syscall

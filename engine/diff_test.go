@@ -15,6 +15,7 @@ import (
 type machine interface {
 	Acquire(now int64, s SessionID, req uint64, name []byte, wait, ttl time.Duration)
 	Release(now int64, s SessionID, req uint64, name []byte, token uint64)
+	ReleaseAcquire(now int64, s SessionID, relReq uint64, name []byte, token uint64, acqReq uint64, wait, ttl time.Duration)
 	Renew(now int64, s SessionID, req uint64, name []byte, token uint64, ttl time.Duration)
 	Cancel(now int64, s SessionID, req uint64, target uint64)
 	AcquireKind(now int64, s SessionID, req uint64, op Op)
@@ -123,10 +124,15 @@ func (d *driver) step(ms ...machine) {
 				s = g.s
 			}
 		}
-		if k < 6 {
+		switch {
+		case k < 6 && d.c.intn(2) == 0: // the pipelined release+acquire of a worker's next cycle
+			acq, wait, ttl := uint64(1+d.c.intn(12)), d.dur(20), d.dur(30)
+			desc = fmt.Sprintf("ReleaseAcquire(s=%d req=%d %q tok=%#x acq=%d wait=%d ttl=%d)", s, req, name, tok, acq, wait, ttl)
+			apply = func(m machine) { m.ReleaseAcquire(now, s, req, name, tok, acq, wait, ttl) }
+		case k < 6:
 			desc = fmt.Sprintf("Release(s=%d req=%d %q tok=%#x)", s, req, name, tok)
 			apply = func(m machine) { m.Release(now, s, req, name, tok) }
-		} else {
+		default:
 			ttl := d.dur(30)
 			desc = fmt.Sprintf("Renew(s=%d req=%d %q tok=%#x ttl=%d)", s, req, name, tok, ttl)
 			apply = func(m machine) { m.Renew(now, s, req, name, tok, ttl) }
@@ -286,7 +292,8 @@ func collect(m machine, now int64) []LockStatus {
 // runDiff drives a fresh Engine and Model with the choices of c and returns the first divergence.
 func runDiff(c chooser) error {
 	cfg := Config{QueueCap: 1 + c.intn(2), MaxWaiters: 3 + c.intn(3), MaxName: 4, Epoch: uint32(c.intn(3)),
-		MaxHolds: c.intn(5)} // 0 (the default) or a cap of 1..4 that the generated ops reach
+		MaxHolds: c.intn(5),                 // 0 (the default) or a cap of 1..4 that the generated ops reach
+		Handoff:  Handoff{Barge: c.intn(4)}} // strict FIFO or a streak of 1..3 that the ops use up
 	e, err := New(cfg)
 	if err != nil {
 		return err

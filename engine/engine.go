@@ -37,6 +37,8 @@
 //
 //   - Acquire: one event, Granted or Failed (EpochBumped may precede Granted).
 //   - Release: Done(req), then Granted to the next waiter, if any.
+//   - ReleaseAcquire: as Release then Acquire; or, when the holder barges (Handoff),
+//     Done(relReq) then Granted(acqReq) to the releaser.
 //   - Renew: Done(req) or Failed(req).
 //   - Cancel: Failed(target, ErrCancelled) if target was waiting, then Done(req).
 //   - AcquireKind: Granted or Failed, or nothing (it waits).
@@ -124,6 +126,8 @@ type Config struct {
 	// Epoch is the high part of every fencing token (token = Epoch<<40 | counter).
 	// The transport persists it and bumps it at each start so tokens rise across restarts.
 	Epoch uint32
+	// Handoff is the policy of ReleaseAcquire when others wait; the zero value is strict FIFO.
+	Handoff Handoff
 }
 
 // DefaultConfig returns a fresh Config with the defaults.
@@ -146,6 +150,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: MaxHolds %d must be at least 0 (0 = %d)", ErrConfig, c.MaxHolds, DefaultMaxHolds)
 	case c.MaxName < 1:
 		return fmt.Errorf("%w: MaxName %d must be at least 1", ErrConfig, c.MaxName)
+	case c.Handoff.Barge < 0 || c.Handoff.Barge > MaxBarge:
+		return fmt.Errorf("%w: Handoff.Barge %d must be in 0..%d", ErrConfig, c.Handoff.Barge, MaxBarge)
 	case c.Epoch > MaxEpoch:
 		return fmt.Errorf("%w: Epoch %d exceeds MaxEpoch %d (tokens are Epoch<<%d | counter)",
 			ErrConfig, c.Epoch, MaxEpoch, CounterBits)

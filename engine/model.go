@@ -29,6 +29,7 @@ type modelLock struct {
 	holderOwner uint64
 	token       uint64
 	grantSeq    uint64
+	barges      int // re-takes in a row by the holder while others waited
 	leased      bool
 	leaseAt     int64
 	leaseSeq    uint64
@@ -109,6 +110,7 @@ func (m *Model) grant(now int64, name string, l *modelLock, s SessionID, req uin
 	tok := m.token()
 	m.grants++
 	l.holder, l.holderReq, l.token, l.grantSeq = s, req, tok, m.grants
+	l.barges = 0
 	l.leased = ttl > 0
 	if l.leased {
 		l.leaseAt, l.leaseSeq = addSat(now, ttl), m.nextSeq()
@@ -238,6 +240,21 @@ func (m *Model) Release(now int64, s SessionID, req uint64, name []byte, token u
 	}
 	m.emit(Done, s, req, token, name, nil)
 	m.handOver(now, string(name))
+}
+
+// ReleaseAcquire follows Engine.ReleaseAcquire.
+func (m *Model) ReleaseAcquire(now int64, s SessionID, relReq uint64, name []byte, token uint64, acqReq uint64, wait, ttl time.Duration) {
+	l := m.held(s, name, token)
+	if _, dup := m.findWaiter(s, acqReq); l == nil || len(l.waiters) == 0 || l.barges >= m.cfg.Handoff.Barge || dup >= 0 {
+		m.Release(now, s, relReq, name, token)
+		m.Acquire(now, s, acqReq, name, wait, ttl)
+		return
+	}
+	m.emit(Done, s, relReq, token, name, nil)
+	streak := l.barges
+	m.grant(now, string(name), l, s, acqReq, ttl)
+	l.holderOwner = 0
+	l.barges = streak + 1
 }
 
 // Renew follows Engine.Renew.

@@ -12,13 +12,13 @@ import (
 // log (hashicorp/raft FSM.Snapshot/Restore) and a restored engine goes on exactly as the
 // original would: same events, same Status, same deadlines, same tokens.
 //
-// Format (version 1), every integer a varint (signed ones zig-zag), every byte string a
+// Format (version 2), every integer a varint (signed ones zig-zag), every byte string a
 // length-prefixed run:
 //
 //	magic "wwlysnap" | version | epoch | counter | seq
 //	locks: count, then per live lock in live order:
 //	  name | kind | param | avail (signed) | held (signed) | excl | flag | bound
-//	  holder: 0, or 1 + session | req | owner | token | lease timer
+//	  holder: 0, or 1 + session | req | owner | token | barges | lease timer
 //	  holds (lock order): count, then session | req | token | owner | n | count | shared
 //	  waits (queue order): count, then session | req | ttl | enq | timer | owner | n | shared |
 //	                       lockKind | count | err (0 none, 1 ErrTimeout)
@@ -27,12 +27,14 @@ import (
 //	  holds (lock index, hold index) | opens (lock index each)
 //	timer: 0 (not armed), or 1 + when (signed) | arming sequence
 //
+// Version 1 is version 2 without the holder's barges (Handoff streak), which it reads as 0.
+//
 // What is not kept, because nothing observable depends on it: the hash seed, the ring
 // positions (waits are re-packed in order), the reuse lists and the idle lock and session.
 // The timer heap is rebuilt from (when, seq), which orders every deadline totally.
 
-// SnapshotVersion is the version AppendSnapshot writes and the only one Restore reads.
-const SnapshotVersion = 1
+// SnapshotVersion is the version AppendSnapshot writes; Restore also reads version 1.
+const SnapshotVersion = 2
 
 const snapshotMagic = "wwlysnap"
 
@@ -116,6 +118,7 @@ func (e *Engine) appendLock(b []byte, l *lockState) []byte {
 		b = binary.AppendUvarint(b, l.holderReq)
 		b = binary.AppendUvarint(b, l.holderOwner)
 		b = binary.AppendUvarint(b, l.token)
+		b = binary.AppendUvarint(b, uint64(l.barges))
 		b = appendTimer(b, e.timers, &l.lease)
 	}
 	b = binary.AppendUvarint(b, uint64(l.nholds))
@@ -215,8 +218,9 @@ var errShort = errors.New("truncated")
 
 // snapReader reads the snapshot encoding; the first error sticks and later reads return zero.
 type snapReader struct {
-	b   []byte
-	err error
+	b       []byte
+	err     error
+	version uint64
 }
 
 func (r *snapReader) fail(format string, args ...any) {
@@ -303,9 +307,11 @@ func (e *Engine) decode(r *snapReader) error {
 	if magic := r.bytesN(len(snapshotMagic)); string(magic) != snapshotMagic {
 		return fmt.Errorf("not a snapshot (magic %q)", magic)
 	}
-	if v := r.uvarint(); v != SnapshotVersion {
-		return fmt.Errorf("version %d, want %d", v, SnapshotVersion)
+	v := r.uvarint()
+	if v != 1 && v != SnapshotVersion {
+		return fmt.Errorf("version %d, want 1 or %d", v, SnapshotVersion)
 	}
+	r.version = v
 	e.epoch, e.counter, e.seq = r.uvarint(), r.uvarint(), r.uvarint()
 	if e.epoch > MaxEpoch || e.counter > counterMask {
 		return fmt.Errorf("epoch %d or counter %#x out of range", e.epoch, e.counter)
@@ -418,6 +424,13 @@ func (e *Engine) decodeLock(r *snapReader, d *decoded) error {
 		}
 		l.holder = e.sessFor(SessionID(r.uvarint()))
 		l.holderReq, l.holderOwner, l.token = r.uvarint(), r.uvarint(), r.uvarint()
+		if r.version >= 2 {
+			b := r.uvarint()
+			if b > MaxBarge {
+				return fmt.Errorf("mutex %q: barge streak %d exceeds %d", name, b, MaxBarge)
+			}
+			l.barges = int(b)
+		}
 		if err := e.decodeTimer(r, d, &l.lease); err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ func sameEngines(a, b *Engine, now int64) error {
 // snapshot taken at a random step into a fresh engine, and drives both on with the same ops.
 func runSnapshot(c chooser, steps int) error {
 	cfg := Config{QueueCap: 1 + c.intn(2), MaxWaiters: 3 + c.intn(3), MaxName: 4, Epoch: uint32(c.intn(3)),
-		MaxHolds: c.intn(5)}
+		MaxHolds: c.intn(5), Handoff: Handoff{Barge: c.intn(4)}} // a barge streak crosses the snapshot
 	e, err := New(cfg)
 	if err != nil {
 		return err
@@ -120,7 +120,13 @@ func TestRestoreRejects(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"magic", append([]byte("xwlysnap"), good[8:]...)},
-		{"version", append([]byte(snapshotMagic+"\x02"), good[9:]...)},
+		{"version", append([]byte(snapshotMagic+"\x03"), good[9:]...)},
+		{"barge streak", func() []byte {
+			odd, _ := New(DefaultConfig())
+			odd.Acquire(0, 1, 1, []byte("a"), 0, 0)
+			odd.lookup([]byte("a")).barges = MaxBarge + 1 // more than any engine allows
+			return odd.AppendSnapshot(nil)
+		}()},
 		{"truncated", good[:len(good)-1]},
 		{"trailing", append(slices.Clone(good), 0)},
 		{"name too long", func() []byte {
@@ -145,13 +151,19 @@ func TestRestoreRejects(t *testing.T) {
 }
 
 // goldenState builds a state with every record type of the format, for the golden file.
-func goldenState(t testing.TB) *Engine {
-	e, err := New(DefaultConfig())
+// With barge, the mutex's holder has re-taken it once while another waits (version 2's streak).
+func goldenState(t testing.TB, barge bool) *Engine {
+	cfg := DefaultConfig()
+	cfg.Handoff = Handoff{Barge: 2}
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Acquire(10, 1, 1, []byte("mutex"), 0, 5*time.Second)
 	e.Acquire(11, 2, 1, []byte("mutex"), time.Second, 0)
+	if barge {
+		e.ReleaseAcquire(11, 1, 9, []byte("mutex"), e.Events()[0].Token, 1, -1, 5*time.Second)
+	}
 	e.AcquireKind(12, 1, 2, Op{Prim: PrimSemaphore, Name: []byte("sem"), N: 2, Value: 3})
 	e.AcquireKind(13, 2, 2, Op{Prim: PrimSemaphore, Name: []byte("sem"), N: 2, Value: 3, Wait: -1})
 	e.AcquireKind(14, 3, 1, Op{Prim: PrimRWMutex, Name: []byte("rw"), Shared: true})
@@ -163,10 +175,12 @@ func goldenState(t testing.TB) *Engine {
 	return e
 }
 
+// TestSnapshotGolden pins the format of the current version, and checks that a version 1
+// snapshot (no barge streak) still restores to the state it was taken from.
 func TestSnapshotGolden(t *testing.T) {
-	e := goldenState(t)
+	e := goldenState(t, true)
 	got := hex.Dump(e.AppendSnapshot(nil))
-	path := filepath.Join("testdata", "snapshot_v1.golden")
+	path := filepath.Join("testdata", "snapshot_v2.golden")
 	if *updateGolden {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
@@ -182,11 +196,39 @@ func TestSnapshotGolden(t *testing.T) {
 	if got != string(want) {
 		t.Fatalf("snapshot format changed; if intended, bump SnapshotVersion and run -engine.update\ngot:\n%s", got)
 	}
+	v1, err := os.ReadFile(filepath.Join("testdata", "snapshot_v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := New(DefaultConfig())
+	if err := r.Restore(undump(t, string(v1))); err != nil {
+		t.Fatalf("version 1 snapshot: %v", err)
+	}
+	if want := goldenState(t, false).AppendSnapshot(nil); !bytes.Equal(r.AppendSnapshot(nil), want) {
+		t.Fatal("version 1 snapshot restored to another state")
+	}
+}
+
+// undump reads the bytes back from hex.Dump's output (the 16 bytes between offset and text).
+func undump(t *testing.T, dump string) []byte {
+	var out []byte
+	for _, line := range strings.Split(strings.TrimRight(dump, "\n"), "\n") {
+		if len(line) < 10 {
+			continue
+		}
+		hexPart, _, _ := strings.Cut(line[10:], "  |")
+		b, err := hex.DecodeString(strings.ReplaceAll(hexPart, " ", ""))
+		if err != nil {
+			t.Fatalf("golden line %q: %v", line, err)
+		}
+		out = append(out, b...)
+	}
+	return out
 }
 
 func FuzzRestore(f *testing.F) {
 	f.Add([]byte{})
-	f.Add(goldenState(f).AppendSnapshot(nil))
+	f.Add(goldenState(f, true).AppendSnapshot(nil))
 	for seed := range uint64(6) {
 		c := &randChooser{r: rand.New(rand.NewPCG(seed, 3)), left: 1 << 30}
 		cfg := Config{QueueCap: 1, MaxWaiters: 4, MaxName: 4, Epoch: 1}

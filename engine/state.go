@@ -29,6 +29,7 @@ type lockState struct {
 	holderReq   uint64
 	holderOwner uint64 // the holder's Op.Owner (0 through Acquire), for deadlock detection
 	token       uint64
+	barges      int        // times in a row the holder re-took the lock while others waited (Handoff)
 	lease       timer      // armed iff the holder has a lease
 	sprev       *lockState // holder session's held list, in grant order
 	snext       *lockState
@@ -339,6 +340,7 @@ func (l *lockState) linkHold(hd *hold) {
 func (e *Engine) grant(now int64, l *lockState, sess *session, req uint64, ttl time.Duration, owner uint64) {
 	tok := e.nextToken() // may emit EpochBumped, which must precede the Granted
 	l.holder, l.holderReq, l.token, l.holderOwner = sess, req, tok, owner
+	l.barges = 0 // a new streak; ReleaseAcquire sets its own count after this
 	sess.linkHeld(l)
 	if ttl > 0 {
 		e.arm(&l.lease, addSat(now, ttl))
@@ -361,7 +363,7 @@ func (e *Engine) detachHolder(l *lockState) {
 		s.heldTail = l.sprev
 	}
 	l.sprev, l.snext = nil, nil
-	l.holder, l.holderReq, l.token = nil, 0, 0
+	l.holder, l.holderReq, l.token, l.barges = nil, 0, 0, 0
 	e.timers.remove(&l.lease)
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/wire"
 )
 
@@ -56,6 +57,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Addr == "":
 		return bad("addr is empty (want host:port, e.g. 127.0.0.1:1977)")
+	case c.Handoff.Barge < 0 || c.Handoff.Barge > engine.MaxBarge:
+		return bad("handoff barge:%d, want fifo or barge:N with N in 1..%d", c.Handoff.Barge, engine.MaxBarge)
 	case c.Loops < 1 || c.Loops > maxLoops:
 		return bad("loops = %d, want 1..%d", c.Loops, maxLoops)
 	case c.QueueCap < 1:

@@ -4,6 +4,7 @@ package server
 // into frames and acting on each one (HELLO, then requests handed to the router).
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -31,13 +32,15 @@ type session struct {
 	timer    *time.Timer
 	timerSet bool
 
-	outstanding int   // requests without a reply yet (waiting acquires included)
-	lastSeen    int64 // engine time of the last bytes received
-	openedAt    int64 // engine time of accept: the HELLO deadline counts from here
-	unauth      bool  // counted in loop.nUnauth (no HELLO yet)
-	closing     bool  // ERROR sent or close asked: ignore further input
-	closed      bool  // gnet reported OnClose
-	kept        int   // bytes of a partial frame left in gnet's inbound buffer by the last read
+	outstanding int    // requests without a reply yet (waiting acquires included)
+	lastSeen    int64  // engine time of the last bytes received
+	openedAt    int64  // engine time of accept: the HELLO deadline counts from here
+	unauth      bool   // counted in loop.nUnauth (no HELLO yet)
+	closing     bool   // ERROR sent or close asked: ignore further input
+	closed      bool   // gnet reported OnClose
+	kept        int    // bytes of a partial frame left in gnet's inbound buffer by the last read
+	quiet       bool   // quietRel is set: its OK rides with the session's next frame (pairAcquire)
+	quietRel    uint64 // the RELEASE of the last pipelined release+acquire
 
 	pendingAcq map[uint64]*shard   // waiting acquires by req id; only with several shards (for CANCEL)
 	opAcq      map[uint64]struct{} // waiting OP acquires by req id: their grant is ACQUIRED, not GRANTED
@@ -182,6 +185,12 @@ func (l *loop) read(sess *session) {
 			break // a partial frame: keep it for the next read
 		}
 		off += n
+		if f.Type == wire.Release && sess.sid != 0 {
+			if m := l.pairAcquire(sess, f, buf[off:], now); m > 0 {
+				off += m
+				continue
+			}
+		}
 		l.handleFrame(sess, f, now)
 	}
 	switch {
@@ -297,6 +306,47 @@ func (l *loop) handleFrame(sess *session, f *wire.Frame, now int64) {
 	case wire.Sessions:
 		l.sessionsAsk(sess, f.Req, f.IDs)
 	}
+}
+
+// pairAcquire runs the RELEASE rel together with the frame after it in next when that is an
+// ACQUIRE of the same name (a client's pipelined next cycle), as one engine call, so that the
+// handoff policy may let the releaser keep the lock (engine.ReleaseAcquire; under strict FIFO
+// the pair is exactly its two halves). It returns the bytes of the ACQUIRE it consumed, or 0
+// when it did nothing (the caller then handles rel alone and decodes next again).
+//
+// The OK of such a RELEASE is not flushed on its own: it waits in the session's buffer for the
+// next frame to the session, at the latest the ACQUIRE's own reply. A client that pipelines its
+// release does not wait for that OK, and under FIFO its acquire queues, so sending the OK at once
+// would wake the client's reader for nothing: one write and one wake-up per handoff
+// (docs/performance.md). A client that does wait for it (two holders of one name in one session)
+// gets it no later than the ACQUIRE's reply.
+func (l *loop) pairAcquire(sess *session, rel *wire.Frame, next []byte, now int64) int {
+	srv := l.srv
+	f := &l.frame2
+	n, err := wire.Decode(next, srv.lim, f)
+	if err != nil || n == 0 || f.Type != wire.Acquire || !bytes.Equal(f.Name, rel.Name) ||
+		sess.outstanding+2 > srv.cfg.MaxOutstanding {
+		return 0
+	}
+	if _, dup := sess.opAcq[f.Req]; dup {
+		return 0
+	}
+	sh := srv.shardFor(rel.Name)
+	if len(srv.shards) > 1 {
+		if _, dup := sess.pendingAcq[f.Req]; dup {
+			return 0
+		}
+		if sess.pendingAcq == nil {
+			sess.pendingAcq = make(map[uint64]*shard)
+		}
+		sess.pendingAcq[f.Req] = sh
+	}
+	sess.outstanding += 2
+	sess.quiet, sess.quietRel = true, rel.Req
+	r := request{kind: rReleaseAcquire, sid: sess.sid, req: rel.Req, name: rel.Name, token: rel.Token,
+		acq: f.Req, wait: f.Wait, ttl: f.TTL}
+	l.submit(sh, &r, now)
+	return n
 }
 
 // hello handles the first frame of a connection: it must be a HELLO with our version and,

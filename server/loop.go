@@ -38,6 +38,7 @@ type loop struct {
 	nUnauth      int                           // open connections without HELLO
 	unauthQ      []*session                    // the same, oldest first (plus stale entries; see popUnauth)
 	frame        wire.Frame                    // decode target, reused
+	frame2       wire.Frame                    // decode target of the ACQUIRE after a RELEASE (pairAcquire)
 	batch        []*message                    // drain scratch
 	st           loopStats                     // counters, read through Server.Stats
 	xevs         []*message                    // afterEngine scratch: events per destination loop

@@ -41,11 +41,21 @@ func (l *loop) deliver(sess *session, ev *engine.Event) {
 			msg = wire.FormatCycle(cycleHops(ev.Cycle))
 		}
 		out = wire.AppendError(sess.out, ev.Req, errorCode(ev.Err), msg)
+		if sess.quiet && ev.Req == sess.quietRel {
+			sess.quiet = false // a failed release is answered at once
+		}
 		delete(sess.pendingAcq, ev.Req)
 		delete(sess.opAcq, ev.Req)
 	case engine.Done:
 		sess.outstanding--
 		out = wire.AppendOK(sess.out, ev.Req)
+		if sess.quiet && ev.Req == sess.quietRel {
+			// A pipelined release (pairAcquire): the OK rides with the next frame to sess.
+			sess.quiet = false
+			sess.out = out
+			sess.frames++
+			return
+		}
 	case engine.Lost:
 		out = wire.AppendLost(sess.out, ev.Req, ev.Name, ev.Token, wire.CodeLeaseExpired)
 	default:

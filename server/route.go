@@ -92,8 +92,9 @@ const (
 	rCancel
 	rStatus
 	rCloseSession
-	rOp          // an OP frame: op says which kind and action
-	rSessionLoad // count the locks of the sessions in ids (SESSIONS)
+	rOp             // an OP frame: op says which kind and action
+	rSessionLoad    // count the locks of the sessions in ids (SESSIONS)
+	rReleaseAcquire // a RELEASE and the ACQUIRE of the same name right after it in one read
 )
 
 // request is one engine call, in a form that can cross loops.
@@ -107,6 +108,7 @@ type request struct {
 	ttl    int64
 	token  uint64
 	target uint64
+	acq    uint64   // rReleaseAcquire: the ACQUIRE's request id (req is the RELEASE's)
 	ids    []uint64 // SESSIONS only; owned by the message
 	op     opArgs   // rOp only
 }
@@ -183,7 +185,7 @@ func (l *loop) handleMessage(m *message, now int64) {
 		sh.access.lock()
 		sh.armed = 0
 		sh.eng.Tick(now)
-		l.noteEngine(sh, 0, 0, 0, now)
+		l.noteEngine(sh, nil, now)
 		l.afterEngine(sh, now)
 		sh.access.unlock()
 	case mSweep:
@@ -248,6 +250,8 @@ func (l *loop) exec(sh *shard, r *request, now int64) {
 		e.Acquire(now, r.sid, r.req, r.name, time.Duration(r.wait), time.Duration(r.ttl))
 	case rRelease:
 		e.Release(now, r.sid, r.req, r.name, r.token)
+	case rReleaseAcquire:
+		e.ReleaseAcquire(now, r.sid, r.req, r.name, r.token, r.acq, time.Duration(r.wait), time.Duration(r.ttl))
 	case rRenew:
 		e.Renew(now, r.sid, r.req, r.name, r.token, time.Duration(r.ttl))
 	case rCancel:
@@ -263,7 +267,7 @@ func (l *loop) exec(sh *shard, r *request, now int64) {
 		l.sessionLoadShard(sh, r)
 		return
 	}
-	l.noteEngine(sh, r.kind, r.sid, r.req, now)
+	l.noteEngine(sh, r, now)
 	l.afterEngine(sh, now)
 }
 

@@ -49,6 +49,10 @@ type Config struct {
 	// MaxHolds bounds what one session holds, awaits or has open (every kind); beyond it a
 	// request fails with TOO_MANY_HOLDS. It keeps one client from pinning unbounded server memory.
 	MaxHolds int
+	// Handoff is what a release of a contended lock does (`--handoff`): strict FIFO (the zero
+	// value), or bounded barging, where a release pipelined with an acquire of the same name in
+	// one read may keep the lock up to N times in a row (engine.Handoff).
+	Handoff engine.Handoff
 	// DataDir holds the fencing-token epoch file (and a lock file: one server per dir). Required
 	// unless UnsafeTokens: without it tokens may repeat after a restart, which defeats fencing.
 	DataDir string
@@ -249,6 +253,7 @@ func (s *Server) buildLoops(epoch uint32) error {
 	ecfg.MaxWaiters = s.cfg.MaxWaiters
 	ecfg.MaxName = s.cfg.MaxName
 	ecfg.MaxHolds = s.cfg.MaxHolds
+	ecfg.Handoff = s.cfg.Handoff
 	ecfg.Epoch = epoch
 	s.loops = make([]*loop, s.cfg.Loops)
 	for i := range s.loops {

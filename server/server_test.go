@@ -415,6 +415,8 @@ func TestConfigValidate(t *testing.T) {
 		{"data dir and unsafe tokens", func(c *Config) { c.UnsafeTokens = true }, "choose one"},
 		{"hello timeout 0", func(c *Config) { c.HelloTimeout = 0 }, "hello-timeout"},
 		{"unauth over conns", func(c *Config) { c.MaxConns = 10; c.MaxUnauthConns = 10 }, "max-unauth-conns = 10 must be below"},
+		{"barge:64", func(c *Config) { c.Handoff.Barge = 64 }, ""},
+		{"negative barge", func(c *Config) { c.Handoff.Barge = -1 }, "handoff barge:-1"},
 		{"loops 0", func(c *Config) { c.Loops = 0 }, "loops = 0"},
 		{"loops 300", func(c *Config) { c.Loops = 300 }, "loops = 300"},
 		{"queue cap over max waiters", func(c *Config) { c.QueueCap = 10; c.MaxWaiters = 5 }, "queue-cap = 10 exceeds max-waiters = 5"},

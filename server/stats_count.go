@@ -14,19 +14,33 @@ import (
 // grantWaits (the caller has the right to touch sh). The wwly_nostats build swaps them for empty
 // ones (stats_nocount.go) to measure what counting costs.
 
-// noteEngine counts the events of sh's engine after a call on behalf of (kind, sid, req);
-// kind 0 is a timer tick. Call it before the events are routed and cleared.
-func (l *loop) noteEngine(sh *shard, kind reqKind, sid engine.SessionID, req uint64, now int64) {
+// noteEngine counts the events of sh's engine after the call r (nil: a timer tick). Call it
+// before the events are routed and cleared.
+func (l *loop) noteEngine(sh *shard, r *request, now int64) {
 	st := &l.st
-	answered := false // the request itself got its reply in this call
+	var kind reqKind
+	var sid engine.SessionID
+	var rel, acq uint64 // the request ids whose Done is a release and whose grant is immediate
+	if r != nil {
+		kind, sid = r.kind, r.sid
+		switch kind {
+		case rAcquire:
+			acq = r.req
+		case rReleaseAcquire:
+			rel, acq = r.req, r.acq
+		default:
+			rel = r.req
+		}
+	}
+	answered := false // the acquire itself got its reply in this call
 	evs := sh.eng.Events()
 	for i := range evs {
 		ev := &evs[i]
-		own := kind != 0 && ev.Session == sid && ev.Req == req
+		ownAcq := (kind == rAcquire || kind == rReleaseAcquire) && ev.Session == sid && ev.Req == acq
 		switch ev.Kind {
 		case engine.Granted:
 			st.grants++
-			if own && kind == rAcquire {
+			if ownAcq {
 				answered = true
 				st.wait.observe(0)
 			} else if t, ok := sh.waits.take(ev.Session, ev.Req); ok {
@@ -40,15 +54,15 @@ func (l *loop) noteEngine(sh *shard, kind reqKind, sid engine.SessionID, req uin
 			case errors.Is(ev.Err, engine.ErrCancelled):
 				st.cancellations++
 			}
-			if own && kind == rAcquire {
+			if ownAcq {
 				answered = true // a duplicate request id must not drop the original's time
-			} else {
+			} else if !(kind == rReleaseAcquire && ev.Session == sid && ev.Req == rel) {
 				sh.waits.take(ev.Session, ev.Req)
 			}
 		case engine.Done:
-			if own {
+			if kind != 0 && ev.Session == sid && ev.Req == rel {
 				switch kind {
-				case rRelease:
+				case rRelease, rReleaseAcquire:
 					st.releases++
 				case rRenew:
 					st.renewals++
@@ -59,9 +73,9 @@ func (l *loop) noteEngine(sh *shard, kind reqKind, sid engine.SessionID, req uin
 		}
 	}
 	switch kind {
-	case rAcquire:
+	case rAcquire, rReleaseAcquire:
 		if !answered {
-			sh.waits.queued(sid, req, now)
+			sh.waits.queued(sid, acq, now)
 		}
 	case rCloseSession:
 		sh.waits.drop(sid)

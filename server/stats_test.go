@@ -197,7 +197,7 @@ func BenchmarkNoteEngine(b *testing.B) {
 				l := &loop{}
 				note := func(kind reqKind, sid engine.SessionID, req uint64, now int64) {
 					if count {
-						l.noteEngine(sh, kind, sid, req, now)
+						l.noteEngine(sh, &request{kind: kind, sid: sid, req: req}, now)
 					}
 					e.ClearEvents()
 				}

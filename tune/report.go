@@ -21,14 +21,14 @@ func WriteMarkdown(w io.Writer, r Result) error {
 		fmt.Fprintf(&b, "Scenario: `%s`. ", r.Scenario)
 	}
 	fmt.Fprintf(&b, "%d configurations.\n\n", len(r.Runs))
-	fmt.Fprintf(&b, "| server args | cell | ops/s | p50 | p99 | Pareto |\n|---|---|---:|---:|---:|---|\n")
+	fmt.Fprintf(&b, "| server args | cell | ops/s | p50 | p99 | ops/s ÷ %[1]s | p99 ÷ %[1]s | Pareto |\n|---|---|---:|---:|---:|---:|---:|---|\n", RefBackend)
 	for _, run := range r.Runs {
 		cfg := run.Config
 		if cfg == "" {
 			cfg = "(defaults)"
 		}
 		if run.Error != "" {
-			fmt.Fprintf(&b, "| `%s` | error: %s | | | | |\n", cfg, oneLine(run.Error))
+			fmt.Fprintf(&b, "| `%s` | error: %s | | | | | | |\n", cfg, oneLine(run.Error))
 			continue
 		}
 		for _, p := range run.Points {
@@ -36,9 +36,11 @@ func WriteMarkdown(w io.Writer, r Result) error {
 			if p.Pareto {
 				mark = "*"
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %.0f | %s | %s | %s |\n", cfg, p.Cell, p.Ops, gate.FormatNs(p.P50), gate.FormatNs(p.P99), mark)
+			fmt.Fprintf(&b, "| `%s` | %s | %.0f | %s | %s | %s | %s | %s |\n", cfg, p.Cell, p.Ops, gate.FormatNs(p.P50), gate.FormatNs(p.P99),
+				ratio(p.OpsRatio), ratio(p.P99Ratio), mark)
 		}
 	}
+	fmt.Fprintf(&b, "\nRatios are to the %s cell of the same workers and locks in the same run (blank: the run had none).\n", RefBackend)
 	fmt.Fprintf(&b, "\nRule: %s.\n", r.Rule)
 	for _, rec := range r.Recommendations {
 		fmt.Fprintf(&b, "\n## %s\n\nPareto front (by p99):\n\n", rec.Cell)
@@ -50,6 +52,14 @@ func WriteMarkdown(w io.Writer, r Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ratio renders a yardstick ratio; 0 (no yardstick) is blank.
+func ratio(v float64) string {
+	if v == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f×", v)
 }
 
 func oneLine(s string) string {

@@ -118,6 +118,23 @@ type Point struct {
 	P50    float64 `json:"p50_ns"`
 	P99    float64 `json:"p99_ns"`
 	Pareto bool    `json:"pareto"`
+	// OpsRatio and P99Ratio are Ops and P99 over those of the RefBackend cell with the same
+	// workers and locks in the same run (0 when the run has none): on a box whose speed drifts
+	// from minute to minute, a ratio to the yardstick measured beside it is what carries over.
+	OpsRatio float64 `json:"ops_ratio,omitempty"`
+	P99Ratio float64 `json:"p99_ratio,omitempty"`
+}
+
+// RefBackend is the yardstick each point is also reported against: the strict-FIFO futex ticket
+// lock in shared memory, the ceiling of a fair handoff on the host. Its cells are not tuned (no
+// server flag changes them); include it in the bench backends to get the ratios.
+const RefBackend = "futex-fifo"
+
+// refKey is the part of a cell key after the backend ("W=64 L=1"), shared by a cell and its
+// yardstick cell.
+func refKey(key string) (backend, rest string) {
+	backend, rest, _ = strings.Cut(key, " ")
+	return backend, rest
 }
 
 // dominates reports whether a is at least as good as b on both axes (more ops, lower p99) and
@@ -226,7 +243,8 @@ type Result struct {
 const ResultSchema = 1
 
 // Sweep runs every configuration of grid once, in order, and computes the Pareto front and the
-// recommendation per lock cell (tcp-echo floor cells are not tuned). A configuration whose run
+// recommendation per lock cell (tcp-echo floor cells and RefBackend cells are not tuned; the
+// latter give each point its ratios). A configuration whose run
 // fails is recorded with its error and left out; Sweep returns an error only when ctx ends or no
 // configuration was measured (the Result is still filled in as far as it got).
 func Sweep(ctx context.Context, params []Param, grid []Config, slack float64, run Runner, log io.Writer) (Result, error) {
@@ -257,11 +275,22 @@ func Sweep(ctx context.Context, params []Param, grid []Config, slack float64, ru
 			}
 			continue
 		}
+		refs := map[string]gate.Summary{}
 		for _, s := range sums {
-			if s.Floor {
+			if b, rest := refKey(s.Key); b == RefBackend {
+				refs[rest] = s
+			}
+		}
+		for _, s := range sums {
+			b, rest := refKey(s.Key)
+			if s.Floor || b == RefBackend {
 				continue
 			}
 			p := Point{Config: r.Config, Cell: s.Key, Ops: s.Values[gate.MetricOps], P50: s.Values[gate.MetricP50], P99: s.Values[gate.MetricP99]}
+			if ref, ok := refs[rest]; ok && ref.Values[gate.MetricOps] > 0 && ref.Values[gate.MetricP99] > 0 {
+				p.OpsRatio = p.Ops / ref.Values[gate.MetricOps]
+				p.P99Ratio = p.P99 / ref.Values[gate.MetricP99]
+			}
 			r.Points = append(r.Points, p)
 			if byCell[s.Key] == nil {
 				cellOrder = append(cellOrder, s.Key)

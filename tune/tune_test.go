@@ -208,3 +208,48 @@ func ExampleRecommend() {
 	fmt.Println(len(front), pick.Config)
 	// Output: 3 --flush-batch=16
 }
+
+// TestSweepHandoffRatios: a sweep of --handoff over wwly with the futex-fifo yardstick in the
+// same runs reports each point as ratios to the yardstick, and never tunes the yardstick.
+func TestSweepHandoffRatios(t *testing.T) {
+	params := []Param{{"handoff", []string{"fifo", "barge:4", "barge:64"}}}
+	grid, err := Grid(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type meas struct{ ops, p99 float64 }
+	model := map[string]meas{"--handoff=fifo": {8000, 40e6}, "--handoff=barge:4": {16000, 60e6}, "--handoff=barge:64": {24000, 200e6}}
+	run := func(_ context.Context, cfg Config, _ int) ([]gate.Cell, error) {
+		m := model[cfg.ServerArgs()]
+		lat := func(p99 float64) gate.Percentiles {
+			return gate.Percentiles{P50: int64(p99 / 4), P90: int64(p99 / 2), P99: int64(p99), Max: int64(2 * p99)}
+		}
+		return []gate.Cell{
+			{Backend: "wwly", Workers: 64, Locks: 1, Mode: "closed", OpsPerSec: m.ops, Latency: lat(m.p99)},
+			{Backend: RefBackend, Workers: 64, Locks: 1, Mode: "closed", OpsPerSec: 16000, Latency: lat(20e6)},
+		}, nil
+	}
+	res, err := Sweep(context.Background(), params, grid, 4, run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]float64{"--handoff=fifo": {0.5, 2}, "--handoff=barge:4": {1, 3}, "--handoff=barge:64": {1.5, 10}}
+	for _, r := range res.Runs {
+		if len(r.Points) != 1 || r.Points[0].Cell != "wwly W=64 L=1" {
+			t.Fatalf("%s: points %+v, want the wwly cell only", r.Config, r.Points)
+		}
+		p := r.Points[0]
+		if w := want[r.Config]; p.OpsRatio != w[0] || p.P99Ratio != w[1] {
+			t.Errorf("%s: ratios %v, %v; want %v", r.Config, p.OpsRatio, p.P99Ratio, w)
+		}
+	}
+	var md strings.Builder
+	if err := WriteMarkdown(&md, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"ops/s ÷ futex-fifo", "| `--handoff=barge:4` | wwly W=64 L=1 | 16000 |", "| 1.00× | 3.00× |"} {
+		if !strings.Contains(md.String(), s) {
+			t.Errorf("tune.md lacks %q:\n%s", s, md.String())
+		}
+	}
+}

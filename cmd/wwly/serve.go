@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wwly/wwly/engine"
 	"github.com/wwly/wwly/server"
 )
 
@@ -57,6 +58,7 @@ On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.
 	f.IntVar(&c.QueueCap, "queue-cap", c.QueueCap, "initial waiter ring capacity per lock name")
 	f.IntVar(&c.MaxWaiters, "max-waiters", c.MaxWaiters, "waiters per lock name before ERROR queue full")
 	f.IntVar(&c.MaxHolds, "max-holds", c.MaxHolds, "holds, waits and opens per connection (every kind) before ERROR too many holds")
+	f.Var((*handoffValue)(&c.Handoff), "handoff", "a contended lock's handoff: fifo (strict FIFO), or barge:N (a release pipelined with an acquire of the same name may keep the lock N times in a row while others wait)")
 	f.IntVar(&c.FlushBatch, "flush-batch", c.FlushBatch, "flush a connection's coalesced frames after this many")
 	f.DurationVar(&c.FlushInterval, "flush-interval", c.FlushInterval, "hold outgoing frames up to this long to coalesce more (0 = flush every loop turn)")
 	f.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", c.HeartbeatInterval, "PING interval told to clients")
@@ -75,6 +77,20 @@ On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.
 	f.DurationVar(&opts.shutdownWait, "shutdown-timeout", opts.shutdownWait, "how long SIGTERM waits for clients to be told and closed")
 	opts.ops.register(f)
 	return cmd
+}
+
+// handoffValue is the --handoff flag: engine.ParseHandoff's syntax.
+type handoffValue engine.Handoff
+
+func (h *handoffValue) String() string { return engine.Handoff(*h).String() }
+func (h *handoffValue) Type() string   { return "policy" }
+func (h *handoffValue) Set(s string) error {
+	v, err := engine.ParseHandoff(s)
+	if err != nil {
+		return err
+	}
+	*h = handoffValue(v)
+	return nil
 }
 
 // parseLevel maps a --log-level value to a slog.Level.

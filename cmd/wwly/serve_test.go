@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"testing"
+
+	"github.com/wwly/wwly/engine"
 )
 
 func TestDefaultDataDir(t *testing.T) {
@@ -29,5 +31,30 @@ func TestDefaultDataDir(t *testing.T) {
 				t.Fatalf("defaultDataDir(%q) = %q, %v; want %q, %v", tt.addr, got, err, tt.want, tt.err)
 			}
 		})
+	}
+}
+
+// TestServeHandoffFlag: --handoff parses into server.Config.Handoff; a bad value is a usage error.
+func TestServeHandoffFlag(t *testing.T) {
+	cases := []struct {
+		argv []string
+		want int // Handoff.Barge
+		err  bool
+	}{
+		{nil, 0, false},
+		{[]string{"--handoff", "fifo"}, 0, false},
+		{[]string{"--handoff=barge:8"}, 8, false},
+		{[]string{"--handoff", "barge:0"}, 0, true},
+		{[]string{"--handoff", "lifo"}, 0, true},
+	}
+	for _, tt := range cases {
+		cmd := newServeCmd()
+		err := cmd.Flags().Parse(tt.argv)
+		if (err != nil) != tt.err {
+			t.Fatalf("%v: error %v, want error %v", tt.argv, err, tt.err)
+		}
+		if got := cmd.Flags().Lookup("handoff").Value.String(); err == nil && got != engine.Handoff(handoffValue{Barge: tt.want}).String() {
+			t.Fatalf("%v: --handoff = %s, want barge %d", tt.argv, got, tt.want)
+		}
 	}
 }

@@ -38,6 +38,7 @@ var tuneSwept = []struct{ name, help string }{
 	{"queue-cap", "per-name waiter queue capacity, e.g. 8,64"},
 	{"flush-batch", "replies per flush, e.g. 1,16,128"},
 	{"flush-interval", "flush interval, e.g. 0,50us"},
+	{"handoff", "handoff policy, e.g. fifo,barge:4,barge:64 (add futex-fifo to --backends for ratios to it)"},
 }
 
 func newTuneCmd() *cobra.Command {
