@@ -43,6 +43,10 @@ type Config struct {
 	EnqueueTimeout time.Duration
 	// TickEvery is how often the leader compares the engine's next deadline with its clock.
 	TickEvery time.Duration
+	// OnApplied, if set, sees every applied entry on this node, in log order, on raft's FSM
+	// goroutine (it must not block for long): a server routes the events by session with it,
+	// including those no call waits for (grants to a resumed session, Lost).
+	OnApplied func(*Applied)
 }
 
 // DefaultConfig returns a fresh Config with the defaults.
@@ -177,6 +181,9 @@ func (n *Node) Close() error {
 // route hands the committed events of an entry to the calls waiting on this node. It runs on
 // raft's FSM goroutine: it only sends to buffered channels.
 func (n *Node) route(ap *Applied) {
+	if n.cfg.OnApplied != nil {
+		n.cfg.OnApplied(ap)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.waits) == 0 {
