@@ -24,6 +24,8 @@ var typeNames = [...]string{
 	Acquired:      "ACQUIRED",
 	Sessions:      "SESSIONS",
 	SessionsReply: "SESSIONS_REPLY",
+	Redirect:      "REDIRECT",
+	Resume:        "RESUME",
 }
 
 // String is the type's name in docs/protocol.md, or "TYPE(0xNN)" for an unknown type.
@@ -279,7 +281,14 @@ func Append(dst []byte, f *Frame) []byte {
 		dst = appendBytes(dst, f.Auth)
 		return appendBytes(dst, f.ClientName)
 	case Welcome:
+		if len(f.Secret) > 0 {
+			return appendWelcomeSecret(dst, f.Req, f.Version, f.Session, f.Heartbeat, f.Timeout, f.Secret)
+		}
 		return appendWelcome(dst, f.Req, f.Version, f.Session, f.Heartbeat, f.Timeout)
+	case Redirect:
+		return AppendRedirect(dst, f.Req, f.Addr)
+	case Resume:
+		return appendResume(dst, f)
 	case Acquire:
 		return AppendAcquire(dst, f.Req, f.Name, f.Wait, f.TTL)
 	case Granted:

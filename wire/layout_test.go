@@ -146,6 +146,20 @@ var bodyLayouts = map[Type][]field{
 		}},
 	},
 	Error: {{"code", kCode, "error code (see Error codes)", nil}, {"msg_len", kLen, "", nil}, {"msg", kBytes, "UTF-8 text for humans", nil}},
+	Redirect: {
+		{"addr_len", kLen, "0..255; 0 = no leader known (try another server)", nil},
+		{"addr", kBytes, "the leader's client address, host:port", nil},
+	},
+	Resume: {
+		{"version", kU16, "protocol version the client speaks (2)", nil},
+		{"auth_len", kLen, "as in HELLO", nil},
+		{"auth", kBytes, "auth token", nil},
+		{"client_len", kLen, "", nil},
+		{"client_name", kBytes, "as in HELLO", nil},
+		{"session", kU64, "the session to take over (from WELCOME)", nil},
+		{"secret_len", kLen, "1..64", nil},
+		{"secret", kBytes, "the secret WELCOME gave with the session", nil},
+	},
 }
 
 // layoutTable renders the byte-offset table of one type as Markdown. Offsets count from the

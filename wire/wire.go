@@ -47,9 +47,12 @@ const (
 	// (`wwly status --sessions` says so plainly).
 	Sessions      Type = 0x11 // C→S IDs (none = every session, up to a server bound)
 	SessionsReply Type = 0x12 // S→C Sessions
+	// Redirect and Resume belong to replicated mode (docs/protocol.md section 12).
+	Redirect Type = 0x13 // S→C Addr: not the leader; the leader's client address ("" = none known). Then closes.
+	Resume   Type = 0x14 // C→S Version, Auth, ClientName, Session, Secret: take over a session after a failover
 
 	// LastType is the highest frame type of this version.
-	LastType = SessionsReply
+	LastType = Resume
 )
 
 // Code is an error code in ERROR and LOST frames.
@@ -79,9 +82,11 @@ const (
 	CodeBroken          Code = 21 // Barrier broken
 	CodeDeadlock        Code = 22 // the acquire would close a wait-for cycle; Msg names it
 	CodeInvalid         Code = 23 // an OP argument out of range (unknown kind or action, 0 permits, ...)
+	CodeNoSession       Code = 24 // RESUME of a session that is closed or unknown, or a wrong secret; connection closed
+	CodeUnavailable     Code = 25 // replicated mode: leadership lost or no quorum; the outcome may be unknown; connection closed
 
 	// LastCode is the highest code this build knows; codes above it come from a newer peer.
-	LastCode = CodeInvalid
+	LastCode = CodeUnavailable
 )
 
 // Limits bound what a decoder accepts.
@@ -150,6 +155,10 @@ type Frame struct {
 	Owner  uint64 // RLock / deadlock owner within the session
 	Lock   []byte // Condition: its lock's name
 	Value  int64  // ACQUIRED: Barrier arrival index
+
+	// Replicated mode.
+	Secret []byte // WELCOME (optional, 1..MaxSecret bytes) and RESUME: the session's resume secret
+	Addr   []byte // REDIRECT: the leader's client address, empty when no leader is known
 }
 
 // Decode errors. Each is wrapped with context (fmt.Errorf %w): compare with errors.Is.
