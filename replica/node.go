@@ -206,22 +206,36 @@ func (n *Node) route(ap *Applied) {
 // Submit proposes cmd and waits until its entry is applied here; it returns the entry's
 // Applied and the command's index in it.
 func (n *Node) Submit(ctx context.Context, cmd Command) (*Applied, int, error) {
+	wait, err := n.Propose(ctx, cmd)
+	if err != nil {
+		return nil, 0, err
+	}
+	return wait(ctx)
+}
+
+// Propose queues cmd behind every command queued before it (so the commands one goroutine
+// proposes are applied in its order) and returns at once with a function that waits for the
+// outcome, as Submit does. A server proposes a connection's requests in arrival order from
+// the connection's reader and waits for each elsewhere, so they are pipelined.
+func (n *Node) Propose(ctx context.Context, cmd Command) (func(context.Context) (*Applied, int, error), error) {
 	p := &proposal{cmd: cmd, res: make(chan proposed, 1)}
 	select {
 	case n.props <- p:
 	case <-ctx.Done():
-		return nil, 0, ctx.Err() // not proposed
+		return nil, ctx.Err() // not proposed
 	case <-n.done:
-		return nil, 0, ErrClosed
+		return nil, ErrClosed
 	}
-	select {
-	case r := <-p.res:
-		return r.ap, r.i, r.err
-	case <-ctx.Done():
-		return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
-	case <-n.done:
-		return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ErrClosed)
-	}
+	return func(ctx context.Context) (*Applied, int, error) {
+		select {
+		case r := <-p.res:
+			return r.ap, r.i, r.err
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
+		case <-n.done:
+			return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ErrClosed)
+		}
+	}, nil
 }
 
 // OpenSession opens a session through the log and returns its id.
