@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,6 +104,8 @@ type Replicated struct {
 	node *replica.Node
 	disk *replica.Disk
 	ln   net.Listener
+	// dirLock keeps a second server off the data dir.
+	dirLock *dirLock
 
 	mu       sync.Mutex
 	conns    map[engine.SessionID]*rconn // the connection of each session on this node
@@ -148,8 +151,15 @@ func (s *Replicated) engineConfig() engine.Config {
 // and new) and listens for clients.
 func (s *Replicated) Start() error {
 	self, _ := s.rc.self()
-	disk, err := replica.OpenDisk(s.cfg.DataDir, s.rc.Bind, self.Raft, slogWriter{s.log})
+	// One server per data dir, as in single-node mode (bbolt would wait for its file lock).
+	lock, err := lockDataDir(s.cfg.DataDir)
 	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	s.dirLock = lock
+	disk, err := replica.OpenDisk(filepath.Join(s.cfg.DataDir, "raft"), s.rc.Bind, self.Raft, slogWriter{s.log})
+	if err != nil {
+		lock.unlock()
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
 	rcfg := raft.DefaultConfig()
@@ -166,6 +176,7 @@ func (s *Replicated) Start() error {
 		}
 		if err := replica.Bootstrap(rcfg, disk.Stores, servers); err != nil {
 			_ = disk.Close()
+			lock.unlock()
 			return fmt.Errorf("%w: %w", ErrStart, err)
 		}
 	}
@@ -175,12 +186,14 @@ func (s *Replicated) Start() error {
 	node, err := replica.NewNode(ncfg, rcfg, disk.Stores)
 	if err != nil {
 		_ = disk.Close()
+		lock.unlock()
 		return fmt.Errorf("%w: %w: %w", ErrStart, ErrRaft, err)
 	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		_ = node.Close()
 		_ = disk.Close()
+		lock.unlock()
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("%w: %w: %s", ErrStart, ErrAddrInUse, s.cfg.Addr)
 		}
@@ -232,6 +245,7 @@ func (s *Replicated) Shutdown(ctx context.Context) error {
 	var err error
 	if s.node != nil {
 		err = errors.Join(s.node.Close(), s.disk.Close())
+		s.dirLock.unlock()
 	}
 	return err
 }
