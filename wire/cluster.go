@@ -1,6 +1,6 @@
 package wire
 
-// Frames of replicated mode (docs/protocol.md section 12): the resume secret WELCOME may carry,
+// Frames of replicated mode (docs/protocol.md section 11): the resume secret WELCOME may carry,
 // REDIRECT from a follower, and RESUME of a session on a new leader.
 
 import (

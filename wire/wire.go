@@ -47,7 +47,7 @@ const (
 	// (`wwly status --sessions` says so plainly).
 	Sessions      Type = 0x11 // C→S IDs (none = every session, up to a server bound)
 	SessionsReply Type = 0x12 // S→C Sessions
-	// Redirect and Resume belong to replicated mode (docs/protocol.md section 12).
+	// Redirect and Resume belong to replicated mode (docs/protocol.md section 11).
 	Redirect Type = 0x13 // S→C Addr: not the leader; the leader's client address ("" = none known). Then closes.
 	Resume   Type = 0x14 // C→S Version, Auth, ClientName, Session, Secret: take over a session after a failover
 
