@@ -98,3 +98,78 @@ func decodeResume(c *cursor, f *Frame) error {
 	}
 	return nil
 }
+
+// MaxMembers bounds the members of a CLUSTER_REPLY.
+const MaxMembers = 64
+
+// AppendCluster appends CLUSTER(req, auth): ask a member for its view of the cluster.
+func AppendCluster(dst []byte, req uint64, auth []byte) []byte {
+	if len(auth) > math.MaxUint16 {
+		return poison(dst)
+	}
+	dst = header(dst, Cluster, req, 2+len(auth))
+	return appendBytes(dst, auth)
+}
+
+// AppendClusterReply appends CLUSTER_REPLY(req, view, members).
+func AppendClusterReply(dst []byte, req uint64, v *ClusterView, members []MemberInfo) []byte {
+	n := 2 + len(v.ID) + 1 + 8 + 8 + 8 + 2 + len(v.Leader) + 2
+	for _, m := range members {
+		n += 6 + len(m.ID) + len(m.Raft) + len(m.Client)
+	}
+	if len(members) > MaxMembers || len(v.ID) > MaxAddr || len(v.Leader) > MaxAddr {
+		return poison(dst)
+	}
+	for _, m := range members {
+		if len(m.ID) > MaxAddr || len(m.Raft) > MaxAddr || len(m.Client) > MaxAddr {
+			return poison(dst)
+		}
+	}
+	dst = header(dst, ClusterReply, req, n)
+	dst = appendBytes(dst, v.ID)
+	dst = append(dst, v.State)
+	dst = be.AppendUint64(dst, v.Term)
+	dst = be.AppendUint64(dst, v.Commit)
+	dst = be.AppendUint64(dst, v.Applied)
+	dst = appendBytes(dst, v.Leader)
+	dst = be.AppendUint16(dst, uint16(len(members)))
+	for _, m := range members {
+		dst = appendBytes(dst, m.ID)
+		dst = appendBytes(dst, m.Raft)
+		dst = appendBytes(dst, m.Client)
+	}
+	return dst
+}
+
+func decodeClusterReply(c *cursor, f *Frame) error {
+	v := &f.View
+	v.ID = c.bytes()
+	v.State = c.u8()
+	v.Term, v.Commit, v.Applied = c.u64(), c.u64(), c.u64()
+	v.Leader = c.bytes()
+	n := int(c.u16())
+	if n > MaxMembers {
+		return fmt.Errorf("%w: CLUSTER_REPLY of %d members (max %d)", ErrBadFrame, n, MaxMembers)
+	}
+	f.Members = nil
+	for range n {
+		if c.short {
+			break
+		}
+		f.Members = append(f.Members, MemberInfo{ID: c.bytes(), Raft: c.bytes(), Client: c.bytes()})
+	}
+	if err := c.end(ClusterReply); err != nil {
+		return err
+	}
+	for _, b := range [][]byte{v.ID, v.Leader} {
+		if len(b) > MaxAddr {
+			return fmt.Errorf("%w: CLUSTER_REPLY field of %d bytes (max %d)", ErrBadFrame, len(b), MaxAddr)
+		}
+	}
+	for _, m := range f.Members {
+		if len(m.ID) > MaxAddr || len(m.Raft) > MaxAddr || len(m.Client) > MaxAddr {
+			return fmt.Errorf("%w: CLUSTER_REPLY member field over %d bytes", ErrBadFrame, MaxAddr)
+		}
+	}
+	return nil
+}

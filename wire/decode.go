@@ -252,6 +252,11 @@ func decodeBody(p []byte, lim Limits, f *Frame) error {
 		return checkAddr(f.Addr)
 	case Resume:
 		return decodeResume(&c, f)
+	case Cluster:
+		f.Auth = c.bytes()
+		return c.end(t)
+	case ClusterReply:
+		return decodeClusterReply(&c, f)
 	case Acquired:
 		f.Token = c.u64()
 		f.Value = int64(c.u64())

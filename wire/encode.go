@@ -26,6 +26,8 @@ var typeNames = [...]string{
 	SessionsReply: "SESSIONS_REPLY",
 	Redirect:      "REDIRECT",
 	Resume:        "RESUME",
+	Cluster:       "CLUSTER",
+	ClusterReply:  "CLUSTER_REPLY",
 }
 
 // String is the type's name in docs/protocol.md, or "TYPE(0xNN)" for an unknown type.
@@ -289,6 +291,10 @@ func Append(dst []byte, f *Frame) []byte {
 		return AppendRedirect(dst, f.Req, f.Addr)
 	case Resume:
 		return appendResume(dst, f)
+	case Cluster:
+		return AppendCluster(dst, f.Req, f.Auth)
+	case ClusterReply:
+		return AppendClusterReply(dst, f.Req, &f.View, f.Members)
 	case Acquire:
 		return AppendAcquire(dst, f.Req, f.Name, f.Wait, f.TTL)
 	case Granted:
