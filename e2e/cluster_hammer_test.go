@@ -121,6 +121,8 @@ func (w *hammerWorker) step(ctx context.Context) {
 	w.h.add(func(h *hammerLog) {
 		if err != nil {
 			h.errs = append(h.errs, fmt.Errorf("worker %d: release %s %#x: %w", w.id, name, tok, err))
+			// Checked as a release that may take effect any time from now on.
+			h.ops = append(h.ops, opRec{worker: w.id, name: name, token: tok, call: end, ret: done.Add(time.Hour)})
 			return
 		}
 		h.ops = append(h.ops, opRec{worker: w.id, name: name, token: tok, ok: true, call: end, ret: done})
@@ -300,7 +302,7 @@ var lockModel = porcupine.Model{
 		case st.holder == op.worker && st.last == op.token:
 			return true, lockSpec{holder: -1, last: st.last}
 		}
-		return false, st
+		return !op.ok, st // a release of unknown outcome may also have been a no-op
 	},
 	DescribeOperation: func(input, _ any) string {
 		op := input.(opRec)

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"github.com/wwly/wwly/client"
-	"github.com/wwly/wwly/wire"
 )
 
 // Raft timeouts of the test clusters: short for quick failovers, long enough that a loaded
@@ -122,27 +122,20 @@ func (c *procCluster) leader(d time.Duration) int {
 	return -1
 }
 
-// probeLeader sends HELLO to addr: a leader answers WELCOME (and the session it opened closes
-// with the connection), a follower REDIRECT.
+// probeLeader asks addr for its view (CLUSTER, no session opened): is it the leader?
 func probeLeader(addr string) bool {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := conn.Write(wire.AppendHello(nil, 1, nil, []byte("probe"))); err != nil {
-		return false
-	}
-	f, err := wire.NewReader(conn, wire.DefaultLimits()).Next()
-	return err == nil && f.Type == wire.Welcome
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	info, err := client.Cluster(ctx, addr)
+	return err == nil && info.State == "leader"
 }
 
 // dialCluster dials the cluster (any member; redirects lead to the leader), retrying through
-// an election, bounded by d.
+// an election, bounded by d. Each try may take 5 s: a client that hangs up on a RESUME it gave
+// up on after the leader took it closes the session, as any connection end does.
 func dialCluster(ctx context.Context, addrs string, d time.Duration, opts ...client.Option) (*client.Client, error) {
 	deadline := time.Now().Add(d)
-	opts = append([]client.Option{client.WithDialTimeout(time.Second)}, opts...)
+	opts = append([]client.Option{client.WithDialTimeout(5 * time.Second)}, opts...)
 	for {
 		cl, err := client.Dial(ctx, addrs, opts...)
 		if err == nil || errors.Is(err, client.ErrNoSession) || ctx.Err() != nil || time.Now().After(deadline) {
@@ -190,6 +183,46 @@ func TestClusterFollowerRestart(t *testing.T) {
 	locks, err := c1.Status(ctx, "a")
 	if err != nil || len(locks) != 1 || locks[0].Holder != c1.Session() || locks[0].Token != a.Token() {
 		t.Fatalf("status of a: %+v %v; want held by session %d with token %#x", locks, err, c1.Session(), a.Token())
+	}
+	checkStatusCluster(t, c, c.members[f2].clientAddr)
+}
+
+// checkStatusCluster runs `wwly status --cluster --json` against the cluster: every live member
+// answers, one of them leads, the dead one is listed as unreachable, and all agree on the leader.
+func checkStatusCluster(t *testing.T, c *procCluster, dead string) {
+	t.Helper()
+	out, err := wwlyCmd(c.addrs(), "status", "--cluster", "--json").Output()
+	if err != nil {
+		t.Fatalf("wwly status --cluster: %v\n%s", err, out)
+	}
+	var rows []struct {
+		Addr, ID, State, Leader, Error string
+		Term, Commit                   uint64
+	}
+	if err := json.Unmarshal(out, &rows); err != nil {
+		t.Fatalf("wwly status --cluster --json: %v\n%s", err, out)
+	}
+	leaders, leaderIDs := 0, map[string]bool{}
+	for _, r := range rows {
+		switch {
+		case r.Addr == dead:
+			if r.Error == "" {
+				t.Errorf("dead member %s answered: %+v", dead, r)
+			}
+		case r.Error != "":
+			t.Errorf("member %s: %s", r.Addr, r.Error)
+		default:
+			if r.State == "leader" {
+				leaders++
+			}
+			leaderIDs[r.Leader] = true
+			if r.Term == 0 || r.Commit == 0 {
+				t.Errorf("member %s: term %d commit %d", r.Addr, r.Term, r.Commit)
+			}
+		}
+	}
+	if len(rows) != len(c.members) || leaders != 1 || len(leaderIDs) != 1 {
+		t.Errorf("status --cluster: %d rows, %d leaders, leader ids %v; want %d rows, 1 leader, 1 id:\n%s", len(rows), leaders, leaderIDs, len(c.members), out)
 	}
 }
 

@@ -392,6 +392,29 @@ func (s *Replicated) closeSession(id engine.SessionID, why string) {
 	s.log.Debug("session closed", "session", uint64(id), "reason", why)
 }
 
+// clusterView is this member's view of the cluster, for CLUSTER_REPLY.
+func (s *Replicated) clusterView() (wire.ClusterView, []wire.MemberInfo) {
+	r := s.node.Raft()
+	_, leader := r.LeaderWithID()
+	v := wire.ClusterView{ID: []byte(s.rc.ID), Term: r.CurrentTerm(), Commit: r.CommitIndex(),
+		Applied: r.AppliedIndex(), Leader: []byte(leader)}
+	switch r.State() {
+	case raft.Follower:
+		v.State = wire.RaftFollower
+	case raft.Candidate:
+		v.State = wire.RaftCandidate
+	case raft.Leader:
+		v.State = wire.RaftLeader
+	default:
+		v.State = wire.RaftShutdown
+	}
+	members := make([]wire.MemberInfo, 0, len(s.rc.Peers))
+	for _, p := range s.rc.Peers {
+		members = append(members, wire.MemberInfo{ID: []byte(p.ID), Raft: []byte(p.Raft), Client: []byte(p.Client)})
+	}
+	return v, members
+}
+
 // newSecret is a session's resume secret.
 func newSecret() ([]byte, error) {
 	b := make([]byte, 16)

@@ -143,6 +143,12 @@ func (c *rconn) readLoop() {
 			return
 		}
 		_ = c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.HeartbeatTimeout))
+		if f.Type == wire.Cluster {
+			if !c.cluster(f) {
+				return
+			}
+			continue
+		}
 		if c.sid == 0 {
 			if !c.handshake(f) {
 				return
@@ -353,4 +359,16 @@ func (c *rconn) status(f *wire.Frame) {
 	})
 	req := f.Req
 	c.send(func(b []byte) []byte { return wire.AppendStatusReply(b, req, locks) })
+}
+
+// cluster answers CLUSTER on any member, before or after HELLO.
+func (c *rconn) cluster(f *wire.Frame) bool {
+	if c.sid == 0 && c.srv.cfg.AuthToken != nil && !tokenEqual(f.Auth, c.srv.cfg.AuthToken) {
+		c.fail(wire.CodeAuth, "wrong or missing auth token")
+		return false
+	}
+	v, members := c.srv.clusterView()
+	req := f.Req
+	c.send(func(b []byte) []byte { return wire.AppendClusterReply(b, req, &v, members) })
+	return true
 }
