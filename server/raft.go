@@ -81,9 +81,11 @@ type RaftConfig struct {
 	Grace time.Duration
 }
 
-// DefaultRaftConfig returns raft's default timeouts and a 5 s grace.
+// DefaultRaftConfig returns raft's default timeouts and a 15 s grace: longer than the default
+// client heartbeat timeout (10 s) plus an election, so a client whose leader's machine vanished
+// (no FIN, found out by its heartbeat) still resumes in time.
 func DefaultRaftConfig() RaftConfig {
-	return RaftConfig{HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, Grace: 5 * time.Second}
+	return RaftConfig{HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, Grace: 15 * time.Second}
 }
 
 func (rc RaftConfig) self() (Peer, bool) {
