@@ -278,3 +278,45 @@ func TestClusterWholeRestart(t *testing.T) {
 		t.Fatalf("resume with a wrong secret: %v, want ErrNoSession", err)
 	}
 }
+
+// TestClusterKinds: OP frames (the kinds beyond the mutex) go through the log too: two shared
+// holds of an RWMutex coexist, an exclusive try fails while they last and succeeds after.
+func TestClusterKinds(t *testing.T) {
+	c := startProcCluster(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var cls []*client.Client
+	for range 3 {
+		cl, err := dialCluster(ctx, c.addrs(), 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		cls = append(cls, cl)
+	}
+	r1, r2 := cls[0].RWMutex("rw"), cls[1].RWMutex("rw")
+	t1, err := r1.RLockContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2, err := r2.RLockContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cls[2].RWMutex("rw")
+	if ok, err := w.TryLock(ctx); err != nil || ok {
+		t.Fatalf("exclusive try under two readers: %v %v, want false", ok, err)
+	}
+	if err := r1.UnlockContext(ctx, t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.UnlockContext(ctx, t2); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := w.TryLock(ctx); err != nil || !ok {
+		t.Fatalf("exclusive try after the readers: %v %v, want true", ok, err)
+	}
+	if w.Token() <= t1 {
+		t.Fatalf("writer token %#x not above reader token %#x", w.Token(), t1)
+	}
+}

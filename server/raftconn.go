@@ -24,8 +24,9 @@ type rconn struct {
 	nc  net.Conn
 	sid engine.SessionID // 0 until HELLO/RESUME succeeded
 
-	mu       sync.Mutex // guards out, closed, kept
+	mu       sync.Mutex // guards out, closed, kept, opAcq
 	out      []byte
+	opAcq    map[uint64]struct{} // OP acquires waiting: answered ACQUIRED, not GRANTED
 	closed   bool
 	kept     bool // closing without closing the session (shutdown, superseded by a RESUME)
 	kick     chan struct{}
@@ -61,15 +62,68 @@ func (c *rconn) send(enc func([]byte) []byte) {
 func (c *rconn) event(ev *engine.Event) {
 	switch ev.Kind {
 	case engine.Granted:
+		if c.takeOp(ev.Req) {
+			var code wire.Code
+			if ev.Err != nil { // a Condition wait that timed out, holding its lock again
+				code = errorCode(ev.Err)
+			}
+			c.send(func(b []byte) []byte { return wire.AppendAcquired(b, ev.Req, ev.Token, ev.Value, code) })
+			return
+		}
 		c.send(func(b []byte) []byte { return wire.AppendGranted(b, ev.Req, ev.Token) })
 	case engine.Failed:
+		c.takeOp(ev.Req)
 		code, msg := raftCode(ev.Err), ev.Err.Error()
+		if ev.Cycle != nil {
+			msg = wire.FormatCycle(cycleHops(ev.Cycle))
+		}
 		c.send(func(b []byte) []byte { return wire.AppendError(b, ev.Req, code, msg) })
 	case engine.Done:
 		c.send(func(b []byte) []byte { return wire.AppendOK(b, ev.Req) })
 	case engine.Lost:
 		c.send(func(b []byte) []byte { return wire.AppendLost(b, ev.Req, ev.Name, ev.Token, wire.CodeLeaseExpired) })
 	}
+}
+
+// takeOp reports whether req is an OP acquire still waiting, and forgets it.
+func (c *rconn) takeOp(req uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.opAcq[req]
+	delete(c.opAcq, req)
+	return ok
+}
+
+// opCommand maps an OP frame to its replica command, as handleOp and execOp do for the
+// single-node engine; ok false when the kind, action or flags are not of this version.
+func (c *rconn) opCommand(f *wire.Frame, cmd *replica.Command) bool {
+	prim, ok := enginePrim(f.Prim)
+	if !ok || f.Action < wire.ActAcquire || f.Action > wire.LastAction || f.Flags&^(wire.FlagDetect|wire.FlagShared) != 0 {
+		return false
+	}
+	cmd.Kind = engine.Op{Prim: prim, Name: slices.Clone(f.Name), Owner: f.Owner, N: f.N, Value: f.Param,
+		Shared: f.Flags&wire.FlagShared != 0, Token: f.Token, Lock: slices.Clone(f.Lock),
+		Wait: time.Duration(f.Wait), Detect: f.Flags&wire.FlagDetect != 0}
+	switch f.Action {
+	case wire.ActAcquire:
+		cmd.Op = replica.OpAcquireKind
+		c.mu.Lock()
+		if c.opAcq == nil {
+			c.opAcq = map[uint64]struct{}{}
+		}
+		c.opAcq[f.Req] = struct{}{}
+		c.mu.Unlock()
+	case wire.ActRelease:
+		cmd.Op = replica.OpReleaseKind
+	case wire.ActOpen:
+		cmd.Op = replica.OpOpen
+	case wire.ActClose:
+		cmd.Op = replica.OpCloseName
+	default:
+		cmd.Op = replica.OpSignal
+		cmd.Action, _ = signalAction(f.Action) // checked in range above
+	}
+	return true
 }
 
 func raftCode(err error) wire.Code {
@@ -299,11 +353,11 @@ func (c *rconn) request(f *wire.Frame) bool {
 		c.send(func(b []byte) []byte { return wire.AppendSessionsReply(b, req, nil) })
 		return true
 	case wire.Op:
-		req := f.Req
-		c.send(func(b []byte) []byte {
-			return wire.AppendError(b, req, wire.CodeInvalid, "OP frames are not served in replicated mode yet")
-		})
-		return true
+		if !c.opCommand(f, &cmd) {
+			req, msg := f.Req, fmt.Sprintf("OP %v %v flags %v: not a kind, action and flags of protocol version %d", f.Prim, f.Action, f.Flags, wire.Version)
+			c.send(func(b []byte) []byte { return wire.AppendError(b, req, wire.CodeInvalid, msg) })
+			return true
+		}
 	default:
 		c.fail(wire.CodeBadFrame, fmt.Sprintf("unexpected %v", f.Type))
 		return false
