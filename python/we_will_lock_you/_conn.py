@@ -30,11 +30,11 @@ import time
 import weakref
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
+from . import _dial
 from . import _wire as wire
+from ._dial import parse_remote  # noqa: F401 (re-exported: the primitives check remote with it)
 from .errors import (
-    AuthError,
     BrokenBarrierError,
-    ConnectError,
     ConnectionLostError,
     DeadlockError,
     InvalidArgumentError,
@@ -50,7 +50,6 @@ from .errors import (
 
 
 DEFAULT_REMOTE = "127.0.0.1:1977"
-CONNECT_TIMEOUT = 5.0
 # The reader thread takes the socket back from callers only after none waited this long, so a
 # thread doing acquire/release in a loop keeps reading its own replies.
 _IDLE_TAKEOVER = 0.01
@@ -80,13 +79,6 @@ def encode_name(name: "str | bytes") -> bytes:
     if not 1 <= len(raw) <= wire.MAX_NAME:
         raise InvalidNameError(f"lock name must be 1..{wire.MAX_NAME} bytes, got {len(raw)}")
     return raw
-
-
-def parse_remote(remote: str) -> Tuple[str, int]:
-    host, sep, port = remote.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"remote must be 'host:port', got {remote!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 class Call:
@@ -160,8 +152,7 @@ class Connection:
         self._kick.acquire()
         self._mu = threading.Lock()  # guards _pending, _held, _error
         self._pending: Dict[int, Call] = {}
-        self._rlock = threading.Lock()  # the right to read the socket (and use _dec)
-        self._dec = wire.Decoder()
+        self._rlock = threading.Lock()  # the right to read the socket (and use _dec, set by _connect)
         self._waiters: Dict[int, Call] = {}  # calls whose thread is inside wait(), by req
         self._idle = threading.Condition(self._mu)  # the reader thread parks here
         self._last_lead = 0.0  # when a caller last read the socket
@@ -179,6 +170,11 @@ class Connection:
         # Closed when the object goes (never earlier: a late _poke must not hit a reused fd).
         self._close_pipe = weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
         self.pid = os.getpid()
+        for f in self._early:  # frames that came right behind WELCOME (a PING, a shutdown)
+            try:
+                self._dispatch(f)
+            except (_ConnClosed, wire.WireError) as e:
+                self.fail(e.err if isinstance(e, _ConnClosed) else ProtocolError(str(e)))
         threading.Thread(target=self._read_loop, name=f"wwly-reader {remote}", daemon=True).start()
         threading.Thread(target=self._timer_loop, name=f"wwly-timer {remote}", daemon=True).start()
         threading.Thread(target=self._flush_loop, name=f"wwly-flusher {remote}", daemon=True).start()
@@ -186,55 +182,13 @@ class Connection:
     # -- handshake -------------------------------------------------------------------------
 
     def _connect(self) -> socket.socket:
-        host, port = parse_remote(self.remote)
-        try:
-            sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
-        except OSError as e:
-            raise ConnectError(f"wwly: cannot connect to {self.remote}: {e}") from e
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            me = f"python host={socket.gethostname()} pid={os.getpid()}".encode()[:256]  # protocol.md 7.1
-            sock.sendall(wire.hello(self._next(), self._auth, me))
-            welcome = self._read_welcome(sock)
-        except BaseException:
-            sock.close()
-            raise
-        version, self.session, hb_ns, timeout_ns = welcome
-        if version != wire.VERSION:
-            sock.close()
-            raise ConnectError(f"wwly: {self.remote} speaks protocol {version}, want {wire.VERSION}")
+        sock, welcome, reader = _dial.dial(self.remote, self._auth, self._next())
+        _, self.session, hb_ns, timeout_ns = welcome
         # Send something at least every heartbeat; check twice per interval so a PING is never late.
         self.heartbeat = hb_ns / 1e9 if hb_ns > 0 else 0.0
         self.timeout = timeout_ns / 1e9 if timeout_ns > 0 else 0.0
-        sock.settimeout(None)
+        self._dec, self._early = reader.handover()
         return sock
-
-    def _read_welcome(self, sock: socket.socket) -> Tuple[int, int, int, int]:
-        dec = wire.Decoder()
-        deadline = time.monotonic() + CONNECT_TIMEOUT
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ConnectError(f"wwly: {self.remote}: no WELCOME within {CONNECT_TIMEOUT}s")
-            sock.settimeout(left)
-            try:
-                data = sock.recv(4096)
-            except OSError as e:
-                raise ConnectError(f"wwly: {self.remote}: handshake: {e}") from e
-            if not data:
-                raise ConnectError(f"wwly: {self.remote} closed the connection during the handshake")
-            try:
-                frames = dec.feed(data)
-            except wire.WireError as e:
-                raise ConnectError(f"wwly: {self.remote}: bad handshake reply: {e}") from e
-            for f in frames:
-                if f.type == wire.WELCOME and f.welcome is not None:
-                    return f.welcome
-                if f.type == wire.ERROR:
-                    name = wire.CODE_NAMES.get(f.code, str(f.code))
-                    cls = AuthError if f.code == wire.AUTH else ConnectError
-                    raise cls(f"wwly: {self.remote} refused the connection: {name}: {f.msg}")
-                raise ConnectError(f"wwly: {self.remote}: unexpected frame 0x{f.type:02x} before WELCOME")
 
     # -- requests --------------------------------------------------------------------------
 
