@@ -82,15 +82,15 @@ def encode_name(name: "str | bytes") -> bytes:
 
 
 class Call:
-    """One request waiting for its reply. ``done`` is acquired at creation; it is released
+    """One request waiting for its reply. ``done`` is made (acquired) the first time the
+    waiter has to sleep -- a caller that reads its own reply never needs it; it is released
     (under the connection's ``_mu``) only while ``blocked``: when the call settles, or when
     the waiter is offered the socket (``offered``)."""
 
     __slots__ = ("done", "frame", "error", "lock", "abandoned", "settled", "blocked", "offered")
 
     def __init__(self, lock: Optional[Any] = None) -> None:
-        self.done = _thread.allocate_lock()
-        self.done.acquire()
+        self.done: Optional[Any] = None  # a _thread lock, made by the waiter before it sleeps
         self.frame: Optional[wire.Frame] = None
         self.error: Optional[BaseException] = None
         # The object an ACQUIRE is for: at GRANTED/ACQUIRED the reader calls its
@@ -106,7 +106,12 @@ class Call:
         """mu must be held."""
         if self.blocked:
             self.blocked = False
-            self.done.release()
+            self.done.release()  # type: ignore[union-attr] (made before blocked was set)
+
+
+# The pending entry of a request whose reply nobody waits for (a RELEASE): the reader drops the
+# reply. One shared object: no allocation per release.
+_NO_WAITER = Call()
 
 
 _CODE_ERRORS = {
@@ -152,7 +157,9 @@ class Connection:
         self._kick.acquire()
         self._mu = threading.Lock()  # guards _pending, _held, _error
         self._pending: Dict[int, Call] = {}
-        self._rlock = threading.Lock()  # the right to read the socket (and use _dec, set by _connect)
+        self._rlock = threading.Lock()  # the right to read the socket, _rbuf and _dec (set by _connect)
+        self._rbuf = bytearray(65536)
+        self._rview = memoryview(self._rbuf)
         self._waiters: Dict[int, Call] = {}  # calls whose thread is inside wait(), by req
         self._idle = threading.Condition(self._mu)  # the reader thread parks here
         self._last_lead = 0.0  # when a caller last read the socket
@@ -284,7 +291,7 @@ class Connection:
         with self._mu:
             if self._error is not None:
                 raise self._error
-            self._pending[req] = Call()
+            self._pending[req] = _NO_WAITER
         try:
             self.release_write(make(req))
         except BaseException:
@@ -308,6 +315,19 @@ class Connection:
         return call.frame
 
     def _wait(self, req: int, call: Call) -> None:
+        # Fast path: nobody reads the socket, so this thread does, without registering as a
+        # waiter (a thread that comes meanwhile registers first, then finds _rlock free or is
+        # offered the socket by _handoff below).
+        if not call.settled and self._rlock.acquire(False):
+            try:
+                while not call.settled:
+                    self._read_once()
+            finally:
+                self._last_lead = time.monotonic()
+                self._rlock.release()
+                if self._waiters:
+                    self._handoff()
+            return
         with self._mu:
             if call.settled:
                 return
@@ -330,6 +350,9 @@ class Connection:
                     if call.offered:  # a leader let go of the socket meanwhile: try again
                         call.offered = False
                         continue
+                    if call.done is None:
+                        call.done = _thread.allocate_lock()
+                        call.done.acquire()
                     call.blocked = True
                 call.done.acquire()  # woken by the reply, or by an offer of the socket
                 with self._mu:
@@ -355,11 +378,11 @@ class Connection:
         if self._error is not None:
             return
         try:
-            data = self._sock.recv(65536)
-            if not data:
+            n = self._sock.recv_into(self._rbuf)  # into one buffer: no 64 KiB allocation per read
+            if not n:
                 raise _ConnClosed(ConnectionLostError(f"wwly: {self.remote} closed the connection"))
             self._last_recv = time.monotonic()
-            for f in self._dec.feed(data):
+            for f in self._dec.feed(self._rview[:n]):
                 self._dispatch(f)
         except wire.WireError as e:
             self.fail(ProtocolError(f"wwly: {self.remote} broke the protocol: {e}"))
@@ -398,6 +421,40 @@ class Connection:
         req, call = self.start(make)
         return self.wait(req, call)
 
+    def roundtrip(self, req: int, frame: bytes, lock: Optional[Any] = None) -> wire.Frame:
+        """start() and wait() for a frame already built with req (from next_req): the hot
+        path of Lock.acquire, without a closure per call."""
+        call = Call(lock)
+        with self._mu:
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = call
+        try:
+            self.send(frame)
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+        return self.wait(req, call)
+
+    def release_hold(self, held_req: int, req: int, frame: bytes, pipelined: bool) -> None:
+        """Forgets the hold granted to held_req and sends its RELEASE (built with req), whose
+        reply nobody waits for: with release_write when pipelined, else at once."""
+        with self._mu:
+            self._held.pop(held_req, None)
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = _NO_WAITER
+        try:
+            if pipelined:
+                self.release_write(frame)
+            else:
+                self.send(frame)
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+
     def next_req(self) -> int:
         """A fresh request id (for a frame sent later, e.g. by defer())."""
         return self._next()
@@ -424,9 +481,10 @@ class Connection:
         while self._error is None:
             with self._mu:
                 # Polled, not notified (a notify per call would cost a thread switch per call);
-                # 20 wake-ups a second at most while callers lead.
-                while self._error is None and (
-                        self._waiters or time.monotonic() - self._last_lead < _IDLE_TAKEOVER):
+                # 20 wake-ups a second at most while callers lead (a caller on the fast path
+                # of _wait is not in _waiters but holds _rlock).
+                while self._error is None and (self._waiters or self._rlock.locked()
+                                               or time.monotonic() - self._last_lead < _IDLE_TAKEOVER):
                     self._idle.wait(_IDLE_POLL)
             if self._error is not None:
                 break
@@ -468,22 +526,22 @@ class Connection:
         give_back: Optional[bytes] = None
         with self._mu:
             call = self._pending.pop(f.req, None)
-            if call is not None and call.lock is not None and f.type in (wire.GRANTED, wire.ACQUIRED):
-                if call.abandoned:
-                    # The caller gave up but holds it (protocol 3.4): give it back.
-                    give_back = call.lock._give_back(self._next(), f.token)
-                elif call.lock._on_granted(self, f.req, f.token, f.type == wire.ACQUIRED):
-                    self._held[f.req] = call.lock
+            if call is _NO_WAITER:
+                return
+            if call is not None:
+                if call.lock is not None and f.type in (wire.GRANTED, wire.ACQUIRED):
+                    if call.abandoned:
+                        # The caller gave up but holds it (protocol 3.4): give it back.
+                        give_back = call.lock._give_back(self._next(), f.token)
+                    elif call.lock._on_granted(self, f.req, f.token, f.type == wire.ACQUIRED):
+                        self._held[f.req] = call.lock
+                call.frame = f
+                call.settled = True
+                call.wake()
         if give_back is not None:
             self._release_quiet(give_back)
-        if call is None:
-            if f.type == wire.PONG:
-                return
+        if call is None and f.type != wire.PONG:
             raise wire.WireError(f"reply 0x{f.type:02x} to unknown req {f.req}")
-        with self._mu:
-            call.frame = f
-            call.settled = True
-            call.wake()
 
     def defer(self, frame: bytes) -> None:
         """Sends a fire-and-forget request (its reply is dropped) from the timer thread, within
@@ -494,7 +552,7 @@ class Connection:
         # The RELEASE's own reply (OK) must find a pending entry, so register one.
         (req,) = wire.HEADER.unpack_from(frame, 0)[2:3]
         with self._mu:
-            self._pending[req] = Call()
+            self._pending[req] = _NO_WAITER
         self.send_quiet(frame)
 
     def send_quiet(self, data: bytes) -> None:
@@ -555,6 +613,8 @@ class Connection:
             self._tcv.notify()
         with self._mu:
             for call in pending.values():
+                if call is _NO_WAITER:
+                    continue
                 call.error = err
                 call.settled = True
                 call.wake()

@@ -100,6 +100,7 @@ DEADLOCK = 22
 INVALID = 23
 
 _Q = struct.Struct(">Q")
+_I = struct.Struct(">I")
 _QQH = struct.Struct(">QQH")
 _qqH = struct.Struct(">qqH")
 _QqH = struct.Struct(">QqH")
@@ -108,6 +109,9 @@ _WELCOME = struct.Struct(">HQqq")
 _ENTRY = struct.Struct(">QQIqqBIqH")  # STATUS_REPLY entry up to name_len: 51 bytes
 _OP = struct.Struct(">BBBIIQQqH")  # OP body up to name: 37 bytes (+ name, lock_len, lock)
 _ACQUIRED = struct.Struct(">QqH")
+# Whole-frame heads for the hot path (Lock.acquire/release): one pack, then the name tail.
+OP_HEAD = struct.Struct(">IBQBBBIIQQqH")  # header + OP body up to name
+RELEASE_HEAD = struct.Struct(">IBQQH")  # header + RELEASE body up to name
 _SESSION = struct.Struct(">QI")  # SESSIONS_REPLY entry up to client_len
 _SESSION_MIN = _SESSION.size + 4  # with two empty byte fields: 16 bytes
 
@@ -307,33 +311,56 @@ def _session_entries(body: bytes) -> List[SessionEntry]:
     return out
 
 
+def _granted(req: int, token: int) -> Frame:
+    # tuple.__new__ with every field: Frame(...) with keywords runs a Python-level __new__,
+    # and GRANTED is the reply of every uncontended acquire.
+    return _new_tuple(Frame, (GRANTED, req, token, 0, 0, b"", "", None, None, 0, None))
+
+
+_new_tuple = tuple.__new__
+_OK_LEN = 9
+_GRANTED_LEN = 17
+
+
 class Decoder:
     """Incremental decoder: feed() bytes as they arrive, get every complete frame back; a
-    partial tail is kept. A length under 9 or over max_frame raises WireError as soon as the
-    4 length bytes are in."""
+    partial tail is kept (copied: the caller may reuse the buffer it fed). A length under 9 or
+    over max_frame raises WireError as soon as the 4 length bytes are in."""
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buf = bytearray()
         self._max = max_frame
 
-    def feed(self, data: bytes) -> List[Frame]:
+    def feed(self, data: "bytes | bytearray | memoryview") -> List[Frame]:
         buf = self._buf
-        buf += data
+        if buf:
+            buf += data
+            src: "bytes | bytearray | memoryview" = buf
+        else:
+            src = data  # nothing kept from before: decode in place, no copy
         out: List[Frame] = []
         off = 0
-        n = len(buf)
+        n = len(src)
+        unpack = HEADER.unpack_from
         while n - off >= 4:
-            (length,) = struct.unpack_from(">I", buf, off)
+            (length,) = _I.unpack_from(src, off)
             if length < 9:
                 raise WireError(f"frame length {length} < 9")
             if length > self._max:
                 raise WireError(f"frame length {length} > max frame {self._max}")
             if n - off < 4 + length:
                 break
-            _, typ, req = HEADER.unpack_from(buf, off)
-            body = bytes(buf[off + HEADER_SIZE:off + 4 + length])
-            out.append(decode_body(typ, req, body))
+            _, typ, req = unpack(src, off)
+            if typ == GRANTED and length == _GRANTED_LEN:
+                out.append(_granted(req, _Q.unpack_from(src, off + HEADER_SIZE)[0]))
+            elif typ == OK and length == _OK_LEN:
+                out.append(_new_tuple(Frame, (OK, req, 0, 0, 0, b"", "", None, None, 0, None)))
+            else:
+                out.append(decode_body(typ, req, bytes(src[off + HEADER_SIZE:off + 4 + length])))
             off += 4 + length
-        if off:
-            del buf[:off]
+        if src is buf:
+            if off:
+                del buf[:off]
+        elif off < n:
+            buf += src[off:]
         return out
