@@ -110,7 +110,7 @@ class Lock:
         wait_ns = -1 if blocking is True and timeout == -1 else _wait_ns(blocking, timeout)
         detect = self.deadlock_check if deadlock_check is None else deadlock_check
         conn = self._connection()
-        req = conn.next_req()
+        req = conn._next()  # next_req() without the call
         if self.ttl and not detect:
             frame = wire.acquire(req, self._wire_name, wait_ns, int(self.ttl * 1e9))
         else:
@@ -152,7 +152,7 @@ class Lock:
             if lost:
                 raise LockLostError(f"release of {self.name!r}: the hold was lost before release")
             raise NotHeldError("release unlocked lock")
-        rel = conn.next_req()
+        rel = conn._next()
         frame = self._release_frame(rel, token)
         try:
             conn.release_hold(req, rel, frame, PIPELINE_RELEASE)

@@ -320,6 +320,7 @@ def _granted(req: int, token: int) -> Frame:
 _new_tuple = tuple.__new__
 _OK_LEN = 9
 _GRANTED_LEN = 17
+_ACQUIRED_LEN = 9 + _ACQUIRED.size
 
 
 class Decoder:
@@ -353,6 +354,9 @@ class Decoder:
             _, typ, req = unpack(src, off)
             if typ == GRANTED and length == _GRANTED_LEN:
                 out.append(_granted(req, _Q.unpack_from(src, off + HEADER_SIZE)[0]))
+            elif typ == ACQUIRED and length == _ACQUIRED_LEN:  # the reply of Lock's OP acquire
+                token, value, code = _ACQUIRED.unpack_from(src, off + HEADER_SIZE)
+                out.append(_new_tuple(Frame, (ACQUIRED, req, token, 0, code, b"", "", None, None, value, None)))
             elif typ == OK and length == _OK_LEN:
                 out.append(_new_tuple(Frame, (OK, req, 0, 0, 0, b"", "", None, None, 0, None)))
             else:
