@@ -33,3 +33,4 @@ def test_bench_smoke(wwly_bin: str, pyenv: dict, tmpdir_path: Path) -> None:
     assert [r["backend"] for r in res["contended"]] == ["wwly", "mp"]
     assert all(r["violations"] == 0 and r["ops_per_s"] > 0 for r in res["contended"])
     assert res["uncontended"]["wwly_cycle"]["n"] == 200
+    assert res["uncontended"]["raw_frames_cycle"]["n"] == 200
