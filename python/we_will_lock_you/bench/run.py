@@ -111,6 +111,31 @@ def uncontended(addr: str, echo_addr: str, n: int) -> Dict[str, Any]:
             "ratio_p50_release_at_once": once["p50_us"] / echo["p50_us"]}
 
 
+def profile(addr: str, n: int, top: int = 15) -> int:
+    """cProfile of n uncontended acquire+release cycles (after 500 to warm up): Python calls per
+    cycle and the functions with the most own time. Returns the calls per cycle."""
+    import cProfile
+    import pstats
+
+    from we_will_lock_you import Lock
+
+    lock = Lock(name="bench/profile", remote=addr)
+    for _ in range(500):
+        lock.acquire()
+        lock.release()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(n):
+        lock.acquire()
+        lock.release()
+    prof.disable()
+    st = pstats.Stats(prof)
+    per = round(st.total_calls / n)  # type: ignore[attr-defined]
+    print(f"profile: {n} cycles, {per} Python calls per acquire+release")
+    st.sort_stats("tottime").print_stats(top)
+    return per
+
+
 def _worker(spec: Spec, start: Any, duration: float, occ: Any, q: Any) -> None:
     lock = make_lock(spec)
     lock.acquire()  # warm up the client's connection outside the measurement
@@ -172,6 +197,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per contended backend")
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--profile", type=int, metavar="N",
+                    help="only profile N uncontended cycles with cProfile (calls per cycle, hot functions)")
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the servers started below are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -184,6 +211,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             if not binary:
                 ap.error("no wwly binary: pass --wwly-bin or --remote (or `make build`)")
             addr = stack.enter_context(servers.start_wwly(binary)).addr
+        if args.profile:
+            profile(addr, args.profile)
+            return 0
         echo = stack.enter_context(servers.start_echo())
         res["uncontended"] = u = uncontended(addr, echo.addr, args.cycles)
         w, e = u["wwly_cycle"], u["echo_round_trip"]
