@@ -4,8 +4,9 @@ Writes: whole frames under ``_wlock``. Reads: whoever holds ``_rlock`` reads the
 dispatches every reply to the call waiting for it (by ``req``). A thread waiting for a reply
 reads the socket itself when nobody else does (leader/follower): the common case -- one thread
 doing acquire/release -- then never switches threads, which in CPython costs more than the
-network round trip. Other waiters sleep on their own pre-acquired ``_thread`` lock; a leader
-that got its reply hands the socket to one of them. When no thread waits, the reader thread
+network round trip; when nobody else reads it does so without even registering as a waiter
+(``_wait``'s fast path). Other waiters sleep on a ``_thread`` lock of their own, made the first
+time they must sleep; a leader that got its reply hands the socket to one of them. When no thread waits, the reader thread
 reads (pushes: LOST, SHUTDOWN, PONG, connection death); it yields the socket to any caller
 through a wake pipe and takes it back only after callers stayed away for ``_IDLE_TAKEOVER``.
 A timer thread sends heartbeat PINGs, renews leases and declares a silent server dead.
@@ -32,24 +33,12 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from . import _dial
 from . import _wire as wire
-from ._dial import parse_remote  # noqa: F401 (re-exported: the primitives check remote with it)
-from .errors import (
-    BrokenBarrierError,
-    ConnectionLostError,
-    DeadlockError,
-    InvalidArgumentError,
-    InvalidNameError,
-    NotHeldError,
-    OverReleaseError,
-    ProtocolError,
-    QueueFullError,
-    ServerError,
-    TooManyRequestsError,
-    WrongKindError,
-)
+# Re-exported: the primitives call these through this module.
+from ._dial import DEFAULT_REMOTE, default_auth, default_remote, encode_name, parse_remote  # noqa: F401
+from .errors import error_for as server_error  # noqa: F401
+from .errors import ConnectionLostError, ProtocolError
 
 
-DEFAULT_REMOTE = "127.0.0.1:1977"
 # The reader thread takes the socket back from callers only after none waited this long, so a
 # thread doing acquire/release in a loop keeps reading its own replies.
 _IDLE_TAKEOVER = 0.01
@@ -61,24 +50,6 @@ _IDLE_POLL = 0.05
 _LOOP_GAP = 0.0002
 _FLUSH_TICK = 0.0005
 _LOOP_IDLE = 0.05
-
-
-def default_remote() -> str:
-    """``WWLY_ADDR`` if set, else 127.0.0.1:1977 (the server's default)."""
-    return os.environ.get("WWLY_ADDR") or DEFAULT_REMOTE
-
-
-def default_auth() -> Optional[str]:
-    """``WWLY_AUTH_TOKEN`` if set (the Go CLI reads it too)."""
-    return os.environ.get("WWLY_AUTH_TOKEN") or None
-
-
-def encode_name(name: "str | bytes") -> bytes:
-    """A lock name as sent on the wire: 1..MaxName bytes (UTF-8 for str)."""
-    raw = name.encode("utf-8") if isinstance(name, str) else bytes(name)
-    if not 1 <= len(raw) <= wire.MAX_NAME:
-        raise InvalidNameError(f"lock name must be 1..{wire.MAX_NAME} bytes, got {len(raw)}")
-    return raw
 
 
 class Call:
@@ -112,31 +83,6 @@ class Call:
 # The pending entry of a request whose reply nobody waits for (a RELEASE): the reader drops the
 # reply. One shared object: no allocation per release.
 _NO_WAITER = Call()
-
-
-_CODE_ERRORS = {
-    wire.QUEUE_FULL: QueueFullError,
-    wire.TOO_MANY_REQUESTS: TooManyRequestsError,
-    wire.DEADLOCK: DeadlockError,
-    wire.WRONG_KIND: WrongKindError,
-    wire.OVER_RELEASE: OverReleaseError,
-    wire.INVALID: InvalidArgumentError,
-}
-
-
-def server_error(frame: wire.Frame, what: str) -> Exception:
-    """The exception for an ERROR frame answering one request (the type Python code expects)."""
-    name = wire.CODE_NAMES.get(frame.code, f"code {frame.code}")
-    if frame.code == wire.DEADLOCK:
-        return DeadlockError(f"{what}: {frame.msg or name}", frame.code, name)
-    msg = f"{what}: {name}" + (f": {frame.msg}" if frame.msg else "")
-    if frame.code in (wire.NOT_HELD, wire.NOT_OWNER):
-        return NotHeldError(msg)
-    if frame.code == wire.NAME_LENGTH:
-        return InvalidNameError(msg)
-    if frame.code == wire.BROKEN:
-        return BrokenBarrierError(msg)
-    return _CODE_ERRORS.get(frame.code, ServerError)(msg, frame.code, name)
 
 
 class Connection:

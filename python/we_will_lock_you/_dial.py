@@ -6,12 +6,31 @@ from __future__ import annotations
 import os
 import socket
 import time
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from . import _wire as wire
-from .errors import AuthError, ConnectError
+from .errors import AuthError, ConnectError, InvalidNameError
 
 CONNECT_TIMEOUT = 5.0
+DEFAULT_REMOTE = "127.0.0.1:1977"
+
+
+def default_remote() -> str:
+    """``WWLY_ADDR`` if set, else 127.0.0.1:1977 (the server's default)."""
+    return os.environ.get("WWLY_ADDR") or DEFAULT_REMOTE
+
+
+def default_auth() -> Optional[str]:
+    """``WWLY_AUTH_TOKEN`` if set (the Go CLI reads it too)."""
+    return os.environ.get("WWLY_AUTH_TOKEN") or None
+
+
+def encode_name(name: "str | bytes") -> bytes:
+    """A lock name as sent on the wire: 1..MaxName bytes (UTF-8 for str)."""
+    raw = name.encode("utf-8") if isinstance(name, str) else bytes(name)
+    if not 1 <= len(raw) <= wire.MAX_NAME:
+        raise InvalidNameError(f"lock name must be 1..{wire.MAX_NAME} bytes, got {len(raw)}")
+    return raw
 
 
 def parse_remote(remote: str) -> Tuple[str, int]:
