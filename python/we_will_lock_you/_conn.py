@@ -452,7 +452,9 @@ class Connection:
             finally:
                 self._reader_polling = False
                 self._rlock.release()
-            self._handoff()
+                # On every way out, the `continue` above too: a caller that found _rlock taken
+                # before _reader_polling was set did not poke, and sleeps until offered.
+                self._handoff()
 
     def _dispatch(self, f: wire.Frame) -> None:
         if f.type == wire.PING:
