@@ -50,6 +50,13 @@ _IDLE_POLL = 0.05
 _LOOP_GAP = 0.0002
 _FLUSH_TICK = 0.0005
 _LOOP_IDLE = 0.05
+# Loop mode pays for its polling only while releases come faster than the flusher wakes: a window
+# of _RATE_TICKS wake-ups that saw releases, but fewer than one per wake-up (a contended loop,
+# where each acquire waits its turn in the queue), ends it, and it is not entered again for
+# _LOOP_BACKOFF. Eight contending processes would otherwise wake 16000 times a second to save
+# a syscall per 1-2 ms each.
+_RATE_TICKS = 10
+_LOOP_BACKOFF = 0.1
 
 
 class Call:
@@ -99,6 +106,8 @@ class Connection:
         self._loop = False  # loop mode; the flusher polls while it is on
         self._last_release = -1.0  # when a RELEASE was last written at once
         self._last_activity = 0.0  # last release_write in loop mode
+        self._loop_releases = 0  # release_writes in loop mode since the flusher last counted
+        self._no_loop_until = 0.0  # loop mode is not entered before this (see _RATE_TICKS)
         self._kick = _thread.allocate_lock()  # released (once) when loop mode starts
         self._kick.acquire()
         self._mu = threading.Lock()  # guards _pending, _held, _error
@@ -153,10 +162,13 @@ class Connection:
             if self._wbuf:
                 data = bytes(self._wbuf) + data  # deferred frames first: the server keeps the order
                 self._wbuf.clear()
-            elif not self._loop and time.monotonic() - self._last_release < _LOOP_GAP:
-                self._loop = True  # a release-then-request loop: pipeline its next releases
-                self._last_activity = time.monotonic()
-                self._kick.release()
+            elif not self._loop:
+                now = time.monotonic()
+                if now - self._last_release < _LOOP_GAP and now >= self._no_loop_until:
+                    self._loop = True  # a release-then-request loop: pipeline its next releases
+                    self._last_activity = now
+                    self._loop_releases = 0
+                    self._kick.release()
             try:
                 self._sock.sendall(data)
             except OSError as e:
@@ -179,15 +191,18 @@ class Connection:
                     self._wbuf_since = now
                 self._wbuf += data
                 self._last_activity = now
+                self._loop_releases += 1
                 return
         self.send(data)
         self._last_release = time.monotonic()
 
     def _flush_loop(self) -> None:
         """Sleeps until loop mode starts, then polls every _FLUSH_TICK: a RELEASE that waited a
-        tick (no request came to carry it) is written and loop mode ends; so does a quiet spell."""
+        tick (no request came to carry it) is written and loop mode ends; so does a quiet spell,
+        and releases too rare to pay for the polling (_RATE_TICKS)."""
         while True:
             self._kick.acquire()
+            ticks = 0
             while True:
                 time.sleep(_FLUSH_TICK)
                 if self._error is not None:
@@ -198,17 +213,25 @@ class Connection:
                 stop = False
                 with self._wlock:
                     now = time.monotonic()
-                    if self._wbuf and now - self._wbuf_since >= _FLUSH_TICK:
-                        data = bytes(self._wbuf)
-                        self._wbuf.clear()
+                    ticks += 1
+                    stranded = bool(self._wbuf) and now - self._wbuf_since >= _FLUSH_TICK
+                    idle = not self._wbuf and now - self._last_activity > _LOOP_IDLE
+                    rare = False
+                    if ticks >= _RATE_TICKS:
+                        rare = 0 < self._loop_releases < ticks
+                        ticks, self._loop_releases = 0, 0
+                    if stranded or idle or rare:
                         self._loop, stop = False, True
-                        try:
-                            self._sock.sendall(data)
-                            self._last_send = now
-                        except OSError as e:
-                            err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
-                    elif not self._wbuf and now - self._last_activity > _LOOP_IDLE:
-                        self._loop, stop = False, True
+                        if rare:
+                            self._no_loop_until = now + _LOOP_BACKOFF
+                        if self._wbuf:
+                            data = bytes(self._wbuf)
+                            self._wbuf.clear()
+                            try:
+                                self._sock.sendall(data)
+                                self._last_send = now
+                            except OSError as e:
+                                err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
                 if err is not None:
                     self.fail(err)
                     return
