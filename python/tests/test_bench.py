@@ -33,3 +33,13 @@ def test_bench_smoke(wwly_bin: str, pyenv: dict, tmpdir_path: Path) -> None:
     assert [r["backend"] for r in res["contended"]] == ["wwly", "mp"]
     assert all(r["violations"] == 0 and r["ops_per_s"] > 0 for r in res["contended"])
     assert res["uncontended"]["wwly_cycle"]["n"] == 200
+    assert res["uncontended"]["raw_frames_cycle"]["n"] == 200
+
+
+def test_bench_profile(wwly_bin: str, pyenv: dict) -> None:
+    run = subprocess.run([sys.executable, "-m", "we_will_lock_you.bench", "--wwly-bin", wwly_bin, "--profile", "50"],
+                         env=pyenv, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    first = run.stdout.splitlines()[0]
+    assert first.startswith("profile: 50 cycles, ") and "Python calls per acquire+release" in first
+    assert "recv_into" in run.stdout  # the cycle reads its own reply

@@ -98,3 +98,22 @@ def test_loop_mode_flapping_under_threads(remote: str) -> None:
     assert not errors, errors
     for lk in locks:
         assert other_session_takes(remote, lk._wire_name, wire.MUTEX, within=5) < 0.5
+
+
+def test_rare_releases_end_loop_mode(remote: str) -> None:
+    """A loop whose releases come slower than the flusher's ticks (as in a contended loop,
+    where each acquire waits its turn) leaves loop mode and backs off, instead of polling every
+    0.5 ms for nothing; its releases still reach the server."""
+    lock = Lock(name=f"pl/{uuid.uuid4().hex}", remote=remote)
+    conn = lock._connection()
+    backed_off = False
+    deadline = time.monotonic() + 3
+    for _ in range(2000):
+        if backed_off or time.monotonic() > deadline:
+            break
+        lock.acquire()
+        time.sleep(0.002)  # the "wait" of a contended acquire: ~1 release per 4 ticks
+        lock.release()
+        backed_off = conn._no_loop_until > time.monotonic()
+    assert backed_off, "loop mode never ended for rare releases"
+    assert other_session_takes(remote, lock._wire_name, wire.MUTEX, within=5) < 0.5

@@ -108,3 +108,32 @@ def test_negative_welcome_duration_rejected() -> None:
     body = (1).to_bytes(2, "big") + (1).to_bytes(8, "big") + (-1).to_bytes(8, "big", signed=True) + bytes(8)
     with pytest.raises(wire.WireError):
         wire.decode_body(wire.WELCOME, 1, body)
+
+
+def test_decoder_copies_what_it_keeps_from_a_reused_buffer() -> None:
+    """The connection feeds views of one receive buffer it reuses: a partial frame the decoder
+    keeps must be a copy, and frames decoded in place must not change when the buffer does."""
+    stream = doc_example("granted") + doc_example("ok") + doc_example("lost")
+    rbuf = bytearray(64)
+    view = memoryview(rbuf)
+    dec, got, off, rng = wire.Decoder(), [], 0, random.Random(7)
+    while off < len(stream):
+        n = min(rng.randint(1, 23), len(stream) - off)
+        rbuf[:n] = stream[off:off + n]
+        got += dec.feed(view[:n])
+        rbuf[:] = b"\xff" * len(rbuf)  # the next recv_into overwrites the buffer
+        off += n
+    assert got == [wire.Frame(wire.GRANTED, 7, token=1001), wire.Frame(wire.OK, 8),
+                   wire.Frame(wire.LOST, 0, token=1001, target=7, code=14, name=b"jobs/42")]
+
+
+@pytest.mark.parametrize("name", ["a", "jobs/42", "é" * 128])
+def test_lock_hot_path_frames_match_the_encoders(name: str) -> None:
+    from we_will_lock_you import Lock
+
+    lock = Lock(name=name, remote="127.0.0.1:1")  # never connects: frames only
+    raw = name.encode()
+    for req, flags, owner, wait in [(1, 0, 0, -1), (2**63, wire.F_DETECT, 2**64 - 1, 5_000_000_000)]:
+        assert lock._op_acquire(req, flags, owner, wait) == wire.op(
+            req, wire.MUTEX, wire.A_ACQUIRE, raw, flags=flags, owner=owner, wait_ns=wait)
+        assert lock._release_frame(req, 1001) == wire.release(req, raw, 1001)

@@ -4,8 +4,9 @@ Writes: whole frames under ``_wlock``. Reads: whoever holds ``_rlock`` reads the
 dispatches every reply to the call waiting for it (by ``req``). A thread waiting for a reply
 reads the socket itself when nobody else does (leader/follower): the common case -- one thread
 doing acquire/release -- then never switches threads, which in CPython costs more than the
-network round trip. Other waiters sleep on their own pre-acquired ``_thread`` lock; a leader
-that got its reply hands the socket to one of them. When no thread waits, the reader thread
+network round trip; when nobody else reads it does so without even registering as a waiter
+(``_wait``'s fast path). Other waiters sleep on a ``_thread`` lock of their own, made the first
+time they must sleep; a leader that got its reply hands the socket to one of them. When no thread waits, the reader thread
 reads (pushes: LOST, SHUTDOWN, PONG, connection death); it yields the socket to any caller
 through a wake pipe and takes it back only after callers stayed away for ``_IDLE_TAKEOVER``.
 A timer thread sends heartbeat PINGs, renews leases and declares a silent server dead.
@@ -30,27 +31,14 @@ import time
 import weakref
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
+from . import _dial
 from . import _wire as wire
-from .errors import (
-    AuthError,
-    BrokenBarrierError,
-    ConnectError,
-    ConnectionLostError,
-    DeadlockError,
-    InvalidArgumentError,
-    InvalidNameError,
-    NotHeldError,
-    OverReleaseError,
-    ProtocolError,
-    QueueFullError,
-    ServerError,
-    TooManyRequestsError,
-    WrongKindError,
-)
+# Re-exported: the primitives call these through this module.
+from ._dial import DEFAULT_REMOTE, default_auth, default_remote, encode_name, parse_remote  # noqa: F401
+from .errors import error_for as server_error  # noqa: F401
+from .errors import ConnectionLostError, ProtocolError
 
 
-DEFAULT_REMOTE = "127.0.0.1:1977"
-CONNECT_TIMEOUT = 5.0
 # The reader thread takes the socket back from callers only after none waited this long, so a
 # thread doing acquire/release in a loop keeps reading its own replies.
 _IDLE_TAKEOVER = 0.01
@@ -62,43 +50,25 @@ _IDLE_POLL = 0.05
 _LOOP_GAP = 0.0002
 _FLUSH_TICK = 0.0005
 _LOOP_IDLE = 0.05
-
-
-def default_remote() -> str:
-    """``WWLY_ADDR`` if set, else 127.0.0.1:1977 (the server's default)."""
-    return os.environ.get("WWLY_ADDR") or DEFAULT_REMOTE
-
-
-def default_auth() -> Optional[str]:
-    """``WWLY_AUTH_TOKEN`` if set (the Go CLI reads it too)."""
-    return os.environ.get("WWLY_AUTH_TOKEN") or None
-
-
-def encode_name(name: "str | bytes") -> bytes:
-    """A lock name as sent on the wire: 1..MaxName bytes (UTF-8 for str)."""
-    raw = name.encode("utf-8") if isinstance(name, str) else bytes(name)
-    if not 1 <= len(raw) <= wire.MAX_NAME:
-        raise InvalidNameError(f"lock name must be 1..{wire.MAX_NAME} bytes, got {len(raw)}")
-    return raw
-
-
-def parse_remote(remote: str) -> Tuple[str, int]:
-    host, sep, port = remote.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"remote must be 'host:port', got {remote!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+# Loop mode pays for its polling only while releases come faster than the flusher wakes: a window
+# of _RATE_TICKS wake-ups that saw releases, but fewer than one per wake-up (a contended loop,
+# where each acquire waits its turn in the queue), ends it, and it is not entered again for
+# _LOOP_BACKOFF. Eight contending processes would otherwise wake 16000 times a second to save
+# a syscall per 1-2 ms each.
+_RATE_TICKS = 10
+_LOOP_BACKOFF = 0.1
 
 
 class Call:
-    """One request waiting for its reply. ``done`` is acquired at creation; it is released
+    """One request waiting for its reply. ``done`` is made (acquired) the first time the
+    waiter has to sleep -- a caller that reads its own reply never needs it; it is released
     (under the connection's ``_mu``) only while ``blocked``: when the call settles, or when
     the waiter is offered the socket (``offered``)."""
 
     __slots__ = ("done", "frame", "error", "lock", "abandoned", "settled", "blocked", "offered")
 
     def __init__(self, lock: Optional[Any] = None) -> None:
-        self.done = _thread.allocate_lock()
-        self.done.acquire()
+        self.done: Optional[Any] = None  # a _thread lock, made by the waiter before it sleeps
         self.frame: Optional[wire.Frame] = None
         self.error: Optional[BaseException] = None
         # The object an ACQUIRE is for: at GRANTED/ACQUIRED the reader calls its
@@ -114,32 +84,12 @@ class Call:
         """mu must be held."""
         if self.blocked:
             self.blocked = False
-            self.done.release()
+            self.done.release()  # type: ignore[union-attr] (made before blocked was set)
 
 
-_CODE_ERRORS = {
-    wire.QUEUE_FULL: QueueFullError,
-    wire.TOO_MANY_REQUESTS: TooManyRequestsError,
-    wire.DEADLOCK: DeadlockError,
-    wire.WRONG_KIND: WrongKindError,
-    wire.OVER_RELEASE: OverReleaseError,
-    wire.INVALID: InvalidArgumentError,
-}
-
-
-def server_error(frame: wire.Frame, what: str) -> Exception:
-    """The exception for an ERROR frame answering one request (the type Python code expects)."""
-    name = wire.CODE_NAMES.get(frame.code, f"code {frame.code}")
-    if frame.code == wire.DEADLOCK:
-        return DeadlockError(f"{what}: {frame.msg or name}", frame.code, name)
-    msg = f"{what}: {name}" + (f": {frame.msg}" if frame.msg else "")
-    if frame.code in (wire.NOT_HELD, wire.NOT_OWNER):
-        return NotHeldError(msg)
-    if frame.code == wire.NAME_LENGTH:
-        return InvalidNameError(msg)
-    if frame.code == wire.BROKEN:
-        return BrokenBarrierError(msg)
-    return _CODE_ERRORS.get(frame.code, ServerError)(msg, frame.code, name)
+# The pending entry of a request whose reply nobody waits for (a RELEASE): the reader drops the
+# reply. One shared object: no allocation per release.
+_NO_WAITER = Call()
 
 
 class Connection:
@@ -156,12 +106,15 @@ class Connection:
         self._loop = False  # loop mode; the flusher polls while it is on
         self._last_release = -1.0  # when a RELEASE was last written at once
         self._last_activity = 0.0  # last release_write in loop mode
+        self._loop_releases = 0  # release_writes in loop mode since the flusher last counted
+        self._no_loop_until = 0.0  # loop mode is not entered before this (see _RATE_TICKS)
         self._kick = _thread.allocate_lock()  # released (once) when loop mode starts
         self._kick.acquire()
         self._mu = threading.Lock()  # guards _pending, _held, _error
         self._pending: Dict[int, Call] = {}
-        self._rlock = threading.Lock()  # the right to read the socket (and use _dec)
-        self._dec = wire.Decoder()
+        self._rlock = threading.Lock()  # the right to read the socket, _rbuf and _dec (set by _connect)
+        self._rbuf = bytearray(65536)
+        self._rview = memoryview(self._rbuf)
         self._waiters: Dict[int, Call] = {}  # calls whose thread is inside wait(), by req
         self._idle = threading.Condition(self._mu)  # the reader thread parks here
         self._last_lead = 0.0  # when a caller last read the socket
@@ -179,6 +132,11 @@ class Connection:
         # Closed when the object goes (never earlier: a late _poke must not hit a reused fd).
         self._close_pipe = weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
         self.pid = os.getpid()
+        for f in self._early:  # frames that came right behind WELCOME (a PING, a shutdown)
+            try:
+                self._dispatch(f)
+            except (_ConnClosed, wire.WireError) as e:
+                self.fail(e.err if isinstance(e, _ConnClosed) else ProtocolError(str(e)))
         threading.Thread(target=self._read_loop, name=f"wwly-reader {remote}", daemon=True).start()
         threading.Thread(target=self._timer_loop, name=f"wwly-timer {remote}", daemon=True).start()
         threading.Thread(target=self._flush_loop, name=f"wwly-flusher {remote}", daemon=True).start()
@@ -186,55 +144,13 @@ class Connection:
     # -- handshake -------------------------------------------------------------------------
 
     def _connect(self) -> socket.socket:
-        host, port = parse_remote(self.remote)
-        try:
-            sock = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT)
-        except OSError as e:
-            raise ConnectError(f"wwly: cannot connect to {self.remote}: {e}") from e
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            me = f"python host={socket.gethostname()} pid={os.getpid()}".encode()[:256]  # protocol.md 7.1
-            sock.sendall(wire.hello(self._next(), self._auth, me))
-            welcome = self._read_welcome(sock)
-        except BaseException:
-            sock.close()
-            raise
-        version, self.session, hb_ns, timeout_ns = welcome
-        if version != wire.VERSION:
-            sock.close()
-            raise ConnectError(f"wwly: {self.remote} speaks protocol {version}, want {wire.VERSION}")
+        sock, welcome, reader = _dial.dial(self.remote, self._auth, self._next())
+        _, self.session, hb_ns, timeout_ns = welcome
         # Send something at least every heartbeat; check twice per interval so a PING is never late.
         self.heartbeat = hb_ns / 1e9 if hb_ns > 0 else 0.0
         self.timeout = timeout_ns / 1e9 if timeout_ns > 0 else 0.0
-        sock.settimeout(None)
+        self._dec, self._early = reader.handover()
         return sock
-
-    def _read_welcome(self, sock: socket.socket) -> Tuple[int, int, int, int]:
-        dec = wire.Decoder()
-        deadline = time.monotonic() + CONNECT_TIMEOUT
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ConnectError(f"wwly: {self.remote}: no WELCOME within {CONNECT_TIMEOUT}s")
-            sock.settimeout(left)
-            try:
-                data = sock.recv(4096)
-            except OSError as e:
-                raise ConnectError(f"wwly: {self.remote}: handshake: {e}") from e
-            if not data:
-                raise ConnectError(f"wwly: {self.remote} closed the connection during the handshake")
-            try:
-                frames = dec.feed(data)
-            except wire.WireError as e:
-                raise ConnectError(f"wwly: {self.remote}: bad handshake reply: {e}") from e
-            for f in frames:
-                if f.type == wire.WELCOME and f.welcome is not None:
-                    return f.welcome
-                if f.type == wire.ERROR:
-                    name = wire.CODE_NAMES.get(f.code, str(f.code))
-                    cls = AuthError if f.code == wire.AUTH else ConnectError
-                    raise cls(f"wwly: {self.remote} refused the connection: {name}: {f.msg}")
-                raise ConnectError(f"wwly: {self.remote}: unexpected frame 0x{f.type:02x} before WELCOME")
 
     # -- requests --------------------------------------------------------------------------
 
@@ -246,10 +162,13 @@ class Connection:
             if self._wbuf:
                 data = bytes(self._wbuf) + data  # deferred frames first: the server keeps the order
                 self._wbuf.clear()
-            elif not self._loop and time.monotonic() - self._last_release < _LOOP_GAP:
-                self._loop = True  # a release-then-request loop: pipeline its next releases
-                self._last_activity = time.monotonic()
-                self._kick.release()
+            elif not self._loop:
+                now = time.monotonic()
+                if now - self._last_release < _LOOP_GAP and now >= self._no_loop_until:
+                    self._loop = True  # a release-then-request loop: pipeline its next releases
+                    self._last_activity = now
+                    self._loop_releases = 0
+                    self._kick.release()
             try:
                 self._sock.sendall(data)
             except OSError as e:
@@ -272,15 +191,18 @@ class Connection:
                     self._wbuf_since = now
                 self._wbuf += data
                 self._last_activity = now
+                self._loop_releases += 1
                 return
         self.send(data)
         self._last_release = time.monotonic()
 
     def _flush_loop(self) -> None:
         """Sleeps until loop mode starts, then polls every _FLUSH_TICK: a RELEASE that waited a
-        tick (no request came to carry it) is written and loop mode ends; so does a quiet spell."""
+        tick (no request came to carry it) is written and loop mode ends; so does a quiet spell,
+        and releases too rare to pay for the polling (_RATE_TICKS)."""
         while True:
             self._kick.acquire()
+            ticks = 0
             while True:
                 time.sleep(_FLUSH_TICK)
                 if self._error is not None:
@@ -291,17 +213,25 @@ class Connection:
                 stop = False
                 with self._wlock:
                     now = time.monotonic()
-                    if self._wbuf and now - self._wbuf_since >= _FLUSH_TICK:
-                        data = bytes(self._wbuf)
-                        self._wbuf.clear()
+                    ticks += 1
+                    stranded = bool(self._wbuf) and now - self._wbuf_since >= _FLUSH_TICK
+                    idle = not self._wbuf and now - self._last_activity > _LOOP_IDLE
+                    rare = False
+                    if ticks >= _RATE_TICKS:
+                        rare = 0 < self._loop_releases < ticks
+                        ticks, self._loop_releases = 0, 0
+                    if stranded or idle or rare:
                         self._loop, stop = False, True
-                        try:
-                            self._sock.sendall(data)
-                            self._last_send = now
-                        except OSError as e:
-                            err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
-                    elif not self._wbuf and now - self._last_activity > _LOOP_IDLE:
-                        self._loop, stop = False, True
+                        if rare:
+                            self._no_loop_until = now + _LOOP_BACKOFF
+                        if self._wbuf:
+                            data = bytes(self._wbuf)
+                            self._wbuf.clear()
+                            try:
+                                self._sock.sendall(data)
+                                self._last_send = now
+                            except OSError as e:
+                                err = ConnectionLostError(f"wwly: connection to {self.remote} lost: {e}")
                 if err is not None:
                     self.fail(err)
                     return
@@ -330,7 +260,7 @@ class Connection:
         with self._mu:
             if self._error is not None:
                 raise self._error
-            self._pending[req] = Call()
+            self._pending[req] = _NO_WAITER
         try:
             self.release_write(make(req))
         except BaseException:
@@ -354,6 +284,19 @@ class Connection:
         return call.frame
 
     def _wait(self, req: int, call: Call) -> None:
+        # Fast path: nobody reads the socket, so this thread does, without registering as a
+        # waiter (a thread that comes meanwhile registers first, then finds _rlock free or is
+        # offered the socket by _handoff below).
+        if not call.settled and self._rlock.acquire(False):
+            try:
+                while not call.settled:
+                    self._read_once()
+            finally:
+                self._last_lead = time.monotonic()
+                self._rlock.release()
+                if self._waiters:
+                    self._handoff()
+            return
         with self._mu:
             if call.settled:
                 return
@@ -376,6 +319,9 @@ class Connection:
                     if call.offered:  # a leader let go of the socket meanwhile: try again
                         call.offered = False
                         continue
+                    if call.done is None:
+                        call.done = _thread.allocate_lock()
+                        call.done.acquire()
                     call.blocked = True
                 call.done.acquire()  # woken by the reply, or by an offer of the socket
                 with self._mu:
@@ -401,11 +347,11 @@ class Connection:
         if self._error is not None:
             return
         try:
-            data = self._sock.recv(65536)
-            if not data:
+            n = self._sock.recv_into(self._rbuf)  # into one buffer: no 64 KiB allocation per read
+            if not n:
                 raise _ConnClosed(ConnectionLostError(f"wwly: {self.remote} closed the connection"))
             self._last_recv = time.monotonic()
-            for f in self._dec.feed(data):
+            for f in self._dec.feed(self._rview[:n]):
                 self._dispatch(f)
         except wire.WireError as e:
             self.fail(ProtocolError(f"wwly: {self.remote} broke the protocol: {e}"))
@@ -444,6 +390,40 @@ class Connection:
         req, call = self.start(make)
         return self.wait(req, call)
 
+    def roundtrip(self, req: int, frame: bytes, lock: Optional[Any] = None) -> wire.Frame:
+        """start() and wait() for a frame already built with req (from next_req): the hot
+        path of Lock.acquire, without a closure per call."""
+        call = Call(lock)
+        with self._mu:
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = call
+        try:
+            self.send(frame)
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+        return self.wait(req, call)
+
+    def release_hold(self, held_req: int, req: int, frame: bytes, pipelined: bool) -> None:
+        """Forgets the hold granted to held_req and sends its RELEASE (built with req), whose
+        reply nobody waits for: with release_write when pipelined, else at once."""
+        with self._mu:
+            self._held.pop(held_req, None)
+            if self._error is not None:
+                raise self._error
+            self._pending[req] = _NO_WAITER
+        try:
+            if pipelined:
+                self.release_write(frame)
+            else:
+                self.send(frame)
+        except BaseException:
+            with self._mu:
+                self._pending.pop(req, None)
+            raise
+
     def next_req(self) -> int:
         """A fresh request id (for a frame sent later, e.g. by defer())."""
         return self._next()
@@ -470,9 +450,10 @@ class Connection:
         while self._error is None:
             with self._mu:
                 # Polled, not notified (a notify per call would cost a thread switch per call);
-                # 20 wake-ups a second at most while callers lead.
-                while self._error is None and (
-                        self._waiters or time.monotonic() - self._last_lead < _IDLE_TAKEOVER):
+                # 20 wake-ups a second at most while callers lead (a caller on the fast path
+                # of _wait is not in _waiters but holds _rlock).
+                while self._error is None and (self._waiters or self._rlock.locked()
+                                               or time.monotonic() - self._last_lead < _IDLE_TAKEOVER):
                     self._idle.wait(_IDLE_POLL)
             if self._error is not None:
                 break
@@ -494,7 +475,9 @@ class Connection:
             finally:
                 self._reader_polling = False
                 self._rlock.release()
-            self._handoff()
+                # On every way out, the `continue` above too: a caller that found _rlock taken
+                # before _reader_polling was set did not poke, and sleeps until offered.
+                self._handoff()
 
     def _dispatch(self, f: wire.Frame) -> None:
         if f.type == wire.PING:
@@ -514,22 +497,22 @@ class Connection:
         give_back: Optional[bytes] = None
         with self._mu:
             call = self._pending.pop(f.req, None)
-            if call is not None and call.lock is not None and f.type in (wire.GRANTED, wire.ACQUIRED):
-                if call.abandoned:
-                    # The caller gave up but holds it (protocol 3.4): give it back.
-                    give_back = call.lock._give_back(self._next(), f.token)
-                elif call.lock._on_granted(self, f.req, f.token, f.type == wire.ACQUIRED):
-                    self._held[f.req] = call.lock
+            if call is _NO_WAITER:
+                return
+            if call is not None:
+                if call.lock is not None and f.type in (wire.GRANTED, wire.ACQUIRED):
+                    if call.abandoned:
+                        # The caller gave up but holds it (protocol 3.4): give it back.
+                        give_back = call.lock._give_back(self._next(), f.token)
+                    elif call.lock._on_granted(self, f.req, f.token, f.type == wire.ACQUIRED):
+                        self._held[f.req] = call.lock
+                call.frame = f
+                call.settled = True
+                call.wake()
         if give_back is not None:
             self._release_quiet(give_back)
-        if call is None:
-            if f.type == wire.PONG:
-                return
+        if call is None and f.type != wire.PONG:
             raise wire.WireError(f"reply 0x{f.type:02x} to unknown req {f.req}")
-        with self._mu:
-            call.frame = f
-            call.settled = True
-            call.wake()
 
     def defer(self, frame: bytes) -> None:
         """Sends a fire-and-forget request (its reply is dropped) from the timer thread, within
@@ -540,7 +523,7 @@ class Connection:
         # The RELEASE's own reply (OK) must find a pending entry, so register one.
         (req,) = wire.HEADER.unpack_from(frame, 0)[2:3]
         with self._mu:
-            self._pending[req] = Call()
+            self._pending[req] = _NO_WAITER
         self.send_quiet(frame)
 
     def send_quiet(self, data: bytes) -> None:
@@ -601,6 +584,8 @@ class Connection:
             self._tcv.notify()
         with self._mu:
             for call in pending.values():
+                if call is _NO_WAITER:
+                    continue
                 call.error = err
                 call.settled = True
                 call.wake()

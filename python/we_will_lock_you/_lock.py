@@ -81,6 +81,11 @@ class Lock:
         self.on_lost = on_lost
         self.deadlock_check = deadlock_check
         self._mu = threading.Lock()  # guards the hold state below
+        # Frame tails, built once: the hot path packs a fixed head and appends these.
+        n = self._wire_name
+        self._op_tail = n + b"\x00\x00"  # name, then an empty lock field
+        self._op_len = 9 + wire.OP_HEAD.size - wire.HEADER_SIZE + len(self._op_tail)
+        self._rel_len = 9 + wire.RELEASE_HEAD.size - wire.HEADER_SIZE + len(n)
         self._reset()
         _conn._after_fork_hooks.add(self)
 
@@ -89,6 +94,7 @@ class Lock:
         self._req = 0  # the granted ACQUIRE's req: LOST names it
         self._conn: Optional[_conn.Connection] = None
         self._lost = False
+        self._cc: Optional[_conn.Connection] = None  # the connection last used (see _connection)
 
     def _after_fork(self) -> None:
         self._mu = threading.Lock()
@@ -101,20 +107,16 @@ class Lock:
         """Waits for the lock as threading.Lock.acquire does and returns whether it was had.
         Raises ConnectionLostError (a ConnectionError) if the connection dies meanwhile, and
         DeadlockError if ``deadlock_check`` is on and the wait would close a cycle."""
-        wait_ns = _wait_ns(blocking, timeout)
+        wait_ns = -1 if blocking is True and timeout == -1 else _wait_ns(blocking, timeout)
         detect = self.deadlock_check if deadlock_check is None else deadlock_check
-        conn = _conn.get(self.remote, self._auth)
-        name = self._wire_name
+        conn = self._connection()
+        req = conn._next()  # next_req() without the call
         if self.ttl and not detect:
-            ttl_ns = int(self.ttl * 1e9)
-            req, call = conn.start(lambda r: wire.acquire(r, name, wait_ns, ttl_ns), self)
+            frame = wire.acquire(req, self._wire_name, wait_ns, int(self.ttl * 1e9))
         else:
             # OP: binds the hold to this thread, so deadlock detection sees who waits for whom.
-            flags = wire.F_DETECT if detect else 0
-            me = owner_id()
-            req, call = conn.start(lambda r: wire.op(r, wire.MUTEX, wire.A_ACQUIRE, name, flags=flags,
-                                                     owner=me, wait_ns=wait_ns), self)
-        f = conn.wait(req, call)
+            frame = self._op_acquire(req, wire.F_DETECT if detect else 0, owner_id(), wait_ns)
+        f = conn.roundtrip(req, frame, self)
         if f.type in (wire.GRANTED, wire.ACQUIRED):
             return True  # the reader already recorded the hold (_on_granted)
         if f.type == wire.ERROR and f.code == wire.TIMEOUT:
@@ -122,6 +124,23 @@ class Lock:
         raise _conn.server_error(f, f"acquire {self.name!r}")
 
     __enter__ = acquire
+
+    def _op_acquire(self, req: int, flags: int, owner: int, wait_ns: int) -> bytes:
+        """wire.op(req, MUTEX, A_ACQUIRE, name, ...) from the tail built once."""
+        return wire.OP_HEAD.pack(self._op_len, wire.OP, req, wire.MUTEX, wire.A_ACQUIRE, flags, 0, 0,
+                                 owner, 0, wait_ns, len(self._wire_name)) + self._op_tail
+
+    def _release_frame(self, req: int, token: int) -> bytes:
+        """wire.release(req, name, token), packed in one call."""
+        return wire.RELEASE_HEAD.pack(self._rel_len, wire.RELEASE, req, token, len(self._wire_name)) + self._wire_name
+
+    def _connection(self) -> "_conn.Connection":
+        """The process's connection to the server, kept between calls (a dict lookup less per
+        acquire); looked up again once it died or after a fork."""
+        conn = self._cc
+        if conn is None or conn._error is not None or conn.pid != _conn._pid:
+            conn = self._cc = _conn.get(self.remote, self._auth)
+        return conn
 
     def release(self) -> None:
         """Releases the lock; any thread may. Does not wait for the server's OK: the RELEASE is
@@ -133,13 +152,10 @@ class Lock:
             if lost:
                 raise LockLostError(f"release of {self.name!r}: the hold was lost before release")
             raise NotHeldError("release unlocked lock")
-        conn.forget_held(req)
-        name, tok = self._wire_name, token
+        rel = conn._next()
+        frame = self._release_frame(rel, token)
         try:
-            if PIPELINE_RELEASE:
-                conn.start_deferred(lambda r: wire.release(r, name, tok))
-            else:
-                conn.start(lambda r: wire.release(r, name, tok))
+            conn.release_hold(req, rel, frame, PIPELINE_RELEASE)
         except _conn.ConnectionLostError as e:
             # The server released it when the connection died: the hold was lost.
             raise LockLostError(f"release of {self.name!r}: {e}") from e

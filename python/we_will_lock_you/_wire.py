@@ -11,6 +11,7 @@ HEADER = struct.Struct(">IBQ")  # length, type, req
 HEADER_SIZE = HEADER.size  # 13
 MAX_FRAME = 65536
 MAX_NAME = 256
+MAX_NAMES = 1024
 
 HELLO = 0x01
 WELCOME = 0x02
@@ -28,6 +29,8 @@ PONG = 0x0D
 ERROR = 0x0E
 OP = 0x0F
 ACQUIRED = 0x10
+SESSIONS = 0x11
+SESSIONS_REPLY = 0x12
 
 # OP prim (section 10.1)
 MUTEX = 1
@@ -97,6 +100,7 @@ DEADLOCK = 22
 INVALID = 23
 
 _Q = struct.Struct(">Q")
+_I = struct.Struct(">I")
 _QQH = struct.Struct(">QQH")
 _qqH = struct.Struct(">qqH")
 _QqH = struct.Struct(">QqH")
@@ -105,6 +109,11 @@ _WELCOME = struct.Struct(">HQqq")
 _ENTRY = struct.Struct(">QQIqqBIqH")  # STATUS_REPLY entry up to name_len: 51 bytes
 _OP = struct.Struct(">BBBIIQQqH")  # OP body up to name: 37 bytes (+ name, lock_len, lock)
 _ACQUIRED = struct.Struct(">QqH")
+# Whole-frame heads for the hot path (Lock.acquire/release): one pack, then the name tail.
+OP_HEAD = struct.Struct(">IBQBBBIIQQqH")  # header + OP body up to name
+RELEASE_HEAD = struct.Struct(">IBQQH")  # header + RELEASE body up to name
+_SESSION = struct.Struct(">QI")  # SESSIONS_REPLY entry up to client_len
+_SESSION_MIN = _SESSION.size + 4  # with two empty byte fields: 16 bytes
 
 
 class WireError(ValueError):
@@ -124,6 +133,7 @@ class Frame(NamedTuple):
     welcome: Optional[Tuple[int, int, int, int]] = None  # version, session, heartbeat ns, timeout ns
     entries: Optional[List["StatusEntry"]] = None  # STATUS_REPLY
     value: int = 0  # ACQUIRED (Barrier: arrival index)
+    sessions: Optional[List["SessionEntry"]] = None  # SESSIONS_REPLY
 
 
 class StatusEntry(NamedTuple):
@@ -138,6 +148,15 @@ class StatusEntry(NamedTuple):
     kind: int = 0  # section 10.1; 0 means MUTEX
     holders: int = 0
     value: int = 0  # Semaphore: permits free; Event: 1 when set; Barrier: 1 when broken
+
+
+class SessionEntry(NamedTuple):
+    """One live session in a SESSIONS_REPLY (section 7.17)."""
+
+    session: int
+    locks: int  # locks held plus acquires waiting
+    client: bytes  # the session's HELLO client field (at most 256 bytes kept)
+    remote: bytes  # the peer address as the server sees it
 
 
 def _frame(typ: int, req: int, body: bytes) -> bytes:
@@ -180,6 +199,13 @@ def op(req: int, prim: int, action: int, name: bytes, *, flags: int = 0, n: int 
     """OP (version 2): one action on a name of any kind; unused fields stay 0."""
     body = _OP.pack(prim, action, flags, n, param, owner, token, wait_ns, len(name)) + name
     return _frame(OP, req, body + struct.pack(">H", len(lock)) + lock)
+
+
+def sessions(req: int, ids: List[int]) -> bytes:
+    """SESSIONS: who the given sessions are; no ids asks for every session."""
+    if len(ids) > MAX_NAMES:
+        raise ValueError(f"SESSIONS of {len(ids)} ids over MaxNames {MAX_NAMES}")
+    return _frame(SESSIONS, req, struct.pack(f">H{len(ids)}Q", len(ids), *ids))
 
 
 def ping(req: int) -> bytes:
@@ -241,6 +267,8 @@ def decode_body(typ: int, req: int, body: bytes) -> Frame:
         return Frame(typ, req, token=token, value=value, code=code)
     if typ == STATUS_REPLY:
         return Frame(typ, req, entries=_status_entries(body))
+    if typ == SESSIONS_REPLY:
+        return Frame(typ, req, sessions=_session_entries(body))
     raise WireError(f"unknown or client-only frame type 0x{typ:02x}")
 
 
@@ -263,33 +291,80 @@ def _status_entries(body: bytes) -> List[StatusEntry]:
     return out
 
 
+def _session_entries(body: bytes) -> List[SessionEntry]:
+    if len(body) < 2:
+        raise WireError("SESSIONS_REPLY: body too short")
+    (count,) = struct.unpack_from(">H", body, 0)
+    # Each entry needs at least 16 bytes: check before trusting count.
+    if 2 + count * _SESSION_MIN > len(body):
+        raise WireError(f"SESSIONS_REPLY: count {count} needs more than {len(body) - 2} bytes")
+    off, out = 2, []
+    for _ in range(count):
+        if off + _SESSION.size > len(body):
+            raise WireError("SESSIONS_REPLY: entry runs past the body")
+        session, locks = _SESSION.unpack_from(body, off)
+        client, off = _bytes_field(body, off + _SESSION.size)
+        remote, off = _bytes_field(body, off)
+        out.append(SessionEntry(session, locks, client, remote))
+    if off != len(body):
+        raise WireError("SESSIONS_REPLY: trailing bytes")
+    return out
+
+
+def _granted(req: int, token: int) -> Frame:
+    # tuple.__new__ with every field: Frame(...) with keywords runs a Python-level __new__,
+    # and GRANTED is the reply of every uncontended acquire.
+    return _new_tuple(Frame, (GRANTED, req, token, 0, 0, b"", "", None, None, 0, None))
+
+
+_new_tuple = tuple.__new__
+_OK_LEN = 9
+_GRANTED_LEN = 17
+_ACQUIRED_LEN = 9 + _ACQUIRED.size
+
+
 class Decoder:
     """Incremental decoder: feed() bytes as they arrive, get every complete frame back; a
-    partial tail is kept. A length under 9 or over max_frame raises WireError as soon as the
-    4 length bytes are in."""
+    partial tail is kept (copied: the caller may reuse the buffer it fed). A length under 9 or
+    over max_frame raises WireError as soon as the 4 length bytes are in."""
 
     def __init__(self, max_frame: int = MAX_FRAME) -> None:
         self._buf = bytearray()
         self._max = max_frame
 
-    def feed(self, data: bytes) -> List[Frame]:
+    def feed(self, data: "bytes | bytearray | memoryview") -> List[Frame]:
         buf = self._buf
-        buf += data
+        if buf:
+            buf += data
+            src: "bytes | bytearray | memoryview" = buf
+        else:
+            src = data  # nothing kept from before: decode in place, no copy
         out: List[Frame] = []
         off = 0
-        n = len(buf)
+        n = len(src)
+        unpack = HEADER.unpack_from
         while n - off >= 4:
-            (length,) = struct.unpack_from(">I", buf, off)
+            (length,) = _I.unpack_from(src, off)
             if length < 9:
                 raise WireError(f"frame length {length} < 9")
             if length > self._max:
                 raise WireError(f"frame length {length} > max frame {self._max}")
             if n - off < 4 + length:
                 break
-            _, typ, req = HEADER.unpack_from(buf, off)
-            body = bytes(buf[off + HEADER_SIZE:off + 4 + length])
-            out.append(decode_body(typ, req, body))
+            _, typ, req = unpack(src, off)
+            if typ == GRANTED and length == _GRANTED_LEN:
+                out.append(_granted(req, _Q.unpack_from(src, off + HEADER_SIZE)[0]))
+            elif typ == ACQUIRED and length == _ACQUIRED_LEN:  # the reply of Lock's OP acquire
+                token, value, code = _ACQUIRED.unpack_from(src, off + HEADER_SIZE)
+                out.append(_new_tuple(Frame, (ACQUIRED, req, token, 0, code, b"", "", None, None, value, None)))
+            elif typ == OK and length == _OK_LEN:
+                out.append(_new_tuple(Frame, (OK, req, 0, 0, 0, b"", "", None, None, 0, None)))
+            else:
+                out.append(decode_body(typ, req, bytes(src[off + HEADER_SIZE:off + 4 + length])))
             off += 4 + length
-        if off:
-            del buf[:off]
+        if src is buf:
+            if off:
+                del buf[:off]
+        elif off < n:
+            buf += src[off:]
         return out

@@ -33,6 +33,8 @@ from __future__ import annotations
 import threading
 from typing import Optional
 
+from . import _wire as wire
+
 __all__ = [
     "WwlyError",
     "NotHeldError",
@@ -138,3 +140,28 @@ class BrokenBarrierError(WwlyError, threading.BrokenBarrierError):
     """A Barrier wait failed: the barrier is broken (a waiter timed out, was interrupted or
     disconnected, ``abort()`` was called) or was ``reset()`` while waiting. Also a
     :class:`threading.BrokenBarrierError`."""
+
+
+_CODE_ERRORS = {
+    wire.QUEUE_FULL: QueueFullError,
+    wire.TOO_MANY_REQUESTS: TooManyRequestsError,
+    wire.DEADLOCK: DeadlockError,
+    wire.WRONG_KIND: WrongKindError,
+    wire.OVER_RELEASE: OverReleaseError,
+    wire.INVALID: InvalidArgumentError,
+}
+
+
+def error_for(frame: wire.Frame, what: str) -> Exception:
+    """The exception for an ERROR frame answering one request (the type Python code expects)."""
+    name = wire.CODE_NAMES.get(frame.code, f"code {frame.code}")
+    if frame.code == wire.DEADLOCK:
+        return DeadlockError(f"{what}: {frame.msg or name}", frame.code, name)
+    msg = f"{what}: {name}" + (f": {frame.msg}" if frame.msg else "")
+    if frame.code in (wire.NOT_HELD, wire.NOT_OWNER):
+        return NotHeldError(msg)
+    if frame.code == wire.NAME_LENGTH:
+        return InvalidNameError(msg)
+    if frame.code == wire.BROKEN:
+        return BrokenBarrierError(msg)
+    return _CODE_ERRORS.get(frame.code, ServerError)(msg, frame.code, name)

@@ -2,7 +2,9 @@
 against the Python locks users pick, on one machine in one run.
 
 1. Uncontended: one process, N acquire+release cycles of a wwly Lock vs N 16-byte round trips
-   to a Python echo server (another process): p50/mean and their ratio.
+   to a Python echo server (another process): p50/mean and their ratio; beside them the floor
+   of the protocol in Python: the same cycle as hand-made frames on a bare socket (RELEASE and
+   the next ACQUIRE in one write), so what the client adds over the wire is visible in one run.
 2. Contended: P worker processes (default 8) on ONE name, each looping acquire -> release for
    --duration seconds after a common start; per backend: ops/s, acquire latency p50/p99,
    Jain's fairness index over the workers' op counts, and an occupancy check (violations).
@@ -32,6 +34,37 @@ from .stats import jain, pct, summary
 BACKENDS = ["wwly", "redis", "etcd", "filelock", "fasteners", "mp"]
 
 
+class _RawCycle:
+    """The acquire+release cycle with nothing but a socket: pre-built frames, RELEASE of the
+    last grant and the next ACQUIRE in one sendall, reply read until its GRANTED. No pipelining
+    of other threads, no failure handling: a floor, not a client."""
+
+    def __init__(self, addr: str) -> None:
+        from we_will_lock_you import _dial
+
+        self.sock, _, _ = _dial.dial(addr, b"", 1)
+        self.req, self.token, self.name = 1, 0, b"bench/raw-floor"
+
+    def cycle(self) -> None:
+        from we_will_lock_you import _wire as wire
+
+        self.req += 2
+        out = wire.acquire(self.req, self.name, -1, 0)
+        if self.token:
+            out = wire.release(self.req - 1, self.name, self.token) + out
+        self.sock.sendall(out)
+        want = 21 + (13 if self.token else 0)  # GRANTED, after the RELEASE's OK
+        buf = b""
+        while len(buf) < want:
+            buf += self.sock.recv(4096)
+        if len(buf) != want or buf[-17] != wire.GRANTED:
+            raise RuntimeError(f"raw floor: unexpected reply {buf.hex()}")
+        self.token = int.from_bytes(buf[-8:], "big")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 def uncontended(addr: str, echo_addr: str, n: int) -> Dict[str, Any]:
     """Echo round trips and acquire+release cycles, interleaved in blocks so a noisy neighbour
     hits all alike; the cycles both with the RELEASE pipelined into the next request's write
@@ -44,10 +77,16 @@ def uncontended(addr: str, echo_addr: str, n: int) -> Dict[str, Any]:
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     msg = b"x" * servers.ECHO_SIZE
     lock = Lock(name="bench/uncontended", remote=addr)
+    raw = _RawCycle(addr)
     rt: List[float] = []
     cyc: List[float] = []
     at_once: List[float] = []
+    floor: List[float] = []
     for _ in range(10):
+        for _ in range(n // 10):
+            t0 = time.perf_counter()
+            raw.cycle()
+            floor.append(time.perf_counter() - t0)
         for _ in range(n // 10):
             t0 = time.perf_counter()
             s.sendall(msg)
@@ -64,10 +103,37 @@ def uncontended(addr: str, echo_addr: str, n: int) -> Dict[str, Any]:
                 out.append(time.perf_counter() - t0)
     _lock.PIPELINE_RELEASE = True
     s.close()
-    echo, wwly, once = summary(rt), summary(cyc), summary(at_once)
+    raw.close()
+    echo, wwly, once, fl = summary(rt), summary(cyc), summary(at_once), summary(floor)
     return {"echo_round_trip": echo, "wwly_cycle": wwly, "wwly_cycle_release_at_once": once,
+            "raw_frames_cycle": fl, "ratio_p50_raw_frames": fl["p50_us"] / echo["p50_us"],
             "ratio_p50": wwly["p50_us"] / echo["p50_us"], "ratio_mean": wwly["mean_us"] / echo["mean_us"],
             "ratio_p50_release_at_once": once["p50_us"] / echo["p50_us"]}
+
+
+def profile(addr: str, n: int, top: int = 15) -> int:
+    """cProfile of n uncontended acquire+release cycles (after 500 to warm up): Python calls per
+    cycle and the functions with the most own time. Returns the calls per cycle."""
+    import cProfile
+    import pstats
+
+    from we_will_lock_you import Lock
+
+    lock = Lock(name="bench/profile", remote=addr)
+    for _ in range(500):
+        lock.acquire()
+        lock.release()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(n):
+        lock.acquire()
+        lock.release()
+    prof.disable()
+    st = pstats.Stats(prof)
+    per = round(st.total_calls / n)  # type: ignore[attr-defined]
+    print(f"profile: {n} cycles, {per} Python calls per acquire+release")
+    st.sort_stats("tottime").print_stats(top)
+    return per
 
 
 def _worker(spec: Spec, start: Any, duration: float, occ: Any, q: Any) -> None:
@@ -131,6 +197,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per contended backend")
     ap.add_argument("--backends", default=",".join(BACKENDS))
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--profile", type=int, metavar="N",
+                    help="only profile N uncontended cycles with cProfile (calls per cycle, hot functions)")
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the servers started below are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -143,14 +211,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             if not binary:
                 ap.error("no wwly binary: pass --wwly-bin or --remote (or `make build`)")
             addr = stack.enter_context(servers.start_wwly(binary)).addr
+        if args.profile:
+            profile(addr, args.profile)
+            return 0
         echo = stack.enter_context(servers.start_echo())
         res["uncontended"] = u = uncontended(addr, echo.addr, args.cycles)
         w, e = u["wwly_cycle"], u["echo_round_trip"]
         print(f"uncontended, {args.cycles} each: wwly acquire+release p50 {w['p50_us']:.1f} us "
               f"(mean {w['mean_us']:.1f}); echo round trip p50 {e['p50_us']:.1f} us (mean {e['mean_us']:.1f}); "
               f"ratio p50 {u['ratio_p50']:.2f}x, mean {u['ratio_mean']:.2f}x; with the release written at "
-              f"once p50 {u['wwly_cycle_release_at_once']['p50_us']:.1f} us ({u['ratio_p50_release_at_once']:.2f}x)",
-              flush=True)
+              f"once p50 {u['wwly_cycle_release_at_once']['p50_us']:.1f} us ({u['ratio_p50_release_at_once']:.2f}x); "
+              f"floor (hand-made frames, bare socket) p50 {u['raw_frames_cycle']['p50_us']:.1f} us "
+              f"({u['ratio_p50_raw_frames']:.2f}x)", flush=True)
         rows = []
         for kind in [b for b in args.backends.split(",") if b]:
             why = available(kind)
