@@ -45,6 +45,7 @@ type options struct {
 	tls         *tls.Config // nil: plaintext (see WithTLS)
 	resume      uint64      // WithResume: the session to take over (0 = a new one)
 	secret      []byte      // WithResume: its secret
+	waitBeat    bool        // WithWaitHeartbeat: keep pinging while acquires wait
 }
 
 // Option configures Dial.
@@ -59,6 +60,15 @@ func WithAuthToken(token []byte) Option {
 // "NAME host=HOST pid=PID" (docs/protocol.md 7.1), appending this host and process id unless
 // name already carries them; without this option NAME is the program's name.
 func WithClientName(name string) Option { return func(o *options) { o.clientName = name } }
+
+// WithWaitHeartbeat keeps the heartbeat running while an acquire waits in a queue. By default a
+// client whose only business is waiting sends nothing and wakes on no timer (a waiter behind
+// thousands of others must cost nothing), so a server that is stopped (SIGSTOP) while its
+// kernel still answers TCP goes unnoticed until the wait ends. A program that must tell a silent
+// server apart from a long queue — a person waiting at `wwly lock`, say — pays one wake-up per
+// half heartbeat interval for that: Lost/ErrSilent then arrives within the server's heartbeat
+// timeout.
+func WithWaitHeartbeat() Option { return func(o *options) { o.waitBeat = true } }
 
 // WithDialTimeout bounds connecting plus the HELLO/WELCOME handshake (default 5s). The ctx given
 // to Dial bounds it too.
@@ -458,7 +468,7 @@ func (c *Client) heartbeat() {
 			return
 		case now := <-tick.C:
 			c.mu.Lock()
-			c.hbParked = c.nWaits > 0
+			c.hbParked = c.nWaits > 0 && !c.opts.waitBeat
 			parked := c.hbParked
 			c.mu.Unlock()
 			if parked {

@@ -92,7 +92,9 @@ func dialExit(ctx context.Context, f *connFlags, clientName string) (*client.Cli
 	if err != nil {
 		return nil, "", err
 	}
-	opts = append(opts, client.WithClientName(clientName))
+	// A person or script waiting here must learn that the server stopped answering (exit 69),
+	// so the CLI keeps its heartbeat while it waits, unlike the library's default.
+	opts = append(opts, client.WithClientName(clientName), client.WithWaitHeartbeat())
 	var unreachable []string
 	for _, addr := range addrs {
 		c, err := client.Dial(ctx, addr, opts...)
