@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -49,16 +48,9 @@ func plainListenAddr(line string) (string, bool) {
 // startServe runs `<opts.Binary> serve --addr 127.0.0.1:0 --data-dir ... [extra...]
 // [opts.ServerArgs...]` and waits until the address pick finds in its log accepts connections.
 func startServe(ctx context.Context, opts StartOptions, extra []string, pick func(string) (string, bool)) (*serverProc, string, error) {
-	bin := opts.Binary
-	if bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, "", fmt.Errorf("%w: wwly: no binary given and os.Executable: %v", ErrUnavailable, err)
-		}
-		bin = exe
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, "", fmt.Errorf("%w: wwly binary %s: %v; run make build", ErrUnavailable, bin, err)
+	bin, err := wwlyBinary(opts.Binary)
+	if err != nil {
+		return nil, "", err
 	}
 	if opts.Dir == "" {
 		return nil, "", fmt.Errorf("bench: wwly: StartOptions.Dir is empty")
