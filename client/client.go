@@ -39,6 +39,8 @@ type options struct {
 	ioMode      IOMode
 	limits      wire.Limits
 	tls         *tls.Config // nil: plaintext (see WithTLS)
+	resume      uint64      // WithResume: the session to take over (0 = a new one)
+	secret      []byte      // WithResume: its secret
 }
 
 // Option configures Dial.
@@ -102,6 +104,7 @@ type Client struct {
 	t       transport
 	opts    options
 	session uint64
+	secret  []byte // the session's resume secret (replicated servers; see cluster.go)
 	hbEvery time.Duration
 	hbLimit time.Duration
 
@@ -128,7 +131,8 @@ type Client struct {
 }
 
 // Dial connects to the server at addr, performs the HELLO/WELCOME handshake and starts the
-// reader and heartbeat goroutines. The Client must be closed with Close.
+// reader and heartbeat goroutines. The Client must be closed with Close. addr may list the
+// members of a replicated cluster, "a,b,c": Dial finds the leader (cluster.go).
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	o := options{dialTimeout: 5 * time.Second, ioMode: IONetConn, limits: wire.DefaultLimits()}
 	for _, opt := range opts {
@@ -139,6 +143,12 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		ctx, cancel = context.WithTimeout(ctx, o.dialTimeout)
 		defer cancel()
 	}
+	return dialCluster(ctx, splitAddrs(addr), &o)
+}
+
+// dialOne connects to one server and performs the handshake.
+func dialOne(ctx context.Context, addr string, op *options) (*Client, error) {
+	o := *op
 	t, err := dialWith(ctx, addr, &o)
 	if err != nil {
 		return nil, &dialError{addr: addr, err: err}
@@ -158,7 +168,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	go c.readLoop()
 	go c.flusher()
 	if err := c.write(func(b []byte) []byte {
-		return appendHello(b, c.newReq(), o.auth, helloClient(o.clientName))
+		return resumeHello(b, c.newReq(), &o)
 	}); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
@@ -169,7 +179,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 			c.Close()
 			return nil, fmt.Errorf("dial %s: %w: server speaks protocol version %d, want %d", addr, ErrProtocol, w.Version, wire.Version)
 		}
-		c.session = w.Session
+		c.session, c.secret = w.Session, append([]byte(nil), w.Secret...) // w aliases the read buffer
 		c.hbEvery = time.Duration(w.Heartbeat)
 		c.hbLimit = time.Duration(w.Timeout)
 	case <-c.done:

@@ -75,6 +75,10 @@ func codeError(code wire.Code, msg string) error {
 		base = ErrShutdown
 	case wire.CodeLeaseExpired:
 		base = ErrLost
+	case wire.CodeNoSession:
+		base = ErrNoSession
+	case wire.CodeUnavailable:
+		base = ErrUnavailable
 	default:
 		base = ErrProtocol
 	}

@@ -106,6 +106,8 @@ func (c *Client) dispatch(f *wire.Frame) error {
 		_ = c.write(func(b []byte) []byte { return appendEmpty(b, wire.Pong, req) })
 	case wire.Pong:
 		// lastRecv is already updated.
+	case wire.Redirect:
+		return &RedirectError{Leader: string(f.Addr)}
 	default:
 		return fmt.Errorf("%w: %w: unexpected %v frame", ErrClosed, ErrProtocol, f.Type)
 	}

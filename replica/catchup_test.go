@@ -17,6 +17,9 @@ import (
 // leader dies, the restored state serves: the hold taken before is still there.
 func TestFollowerCatchesUpFromSnapshot(t *testing.T) {
 	c := newCluster(t, 3, func(rc *raft.Config) {
+		// No failover timing is measured here: timeouts a loaded box keeps (with 50 ms leader
+		// leases, -race and other packages' tests running, the leader stepped down mid-test).
+		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.LeaderLeaseTimeout = 500*time.Millisecond, 500*time.Millisecond, 250*time.Millisecond
 		rc.TrailingLogs = 4
 		rc.SnapshotThreshold = 1 << 20 // only the snapshot the test asks for
 	})

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"crypto/subtle"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -284,3 +285,32 @@ func (s *snapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 func (s *snapshot) Release() {}
+
+// Locks calls fn for every live lock as the engine sees it at the last applied entry's time,
+// until fn returns false. fn runs under the FSM's lock: it must not call the FSM.
+func (f *FSM) Locks(fn func(engine.LockStatus) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.eng.Locks(f.now, fn)
+}
+
+// SessionOpen reports whether session s is open and was opened with secret (the check of a
+// RESUME). An empty secret never matches.
+func (f *FSM) SessionOpen(s engine.SessionID, secret []byte) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	sec, ok := f.sessions[s]
+	return ok && len(secret) > 0 && subtle.ConstantTimeCompare(sec, secret) == 1
+}
+
+// Sessions returns the ids of the open sessions, in rising order.
+func (f *FSM) Sessions() []engine.SessionID {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]engine.SessionID, 0, len(f.sessions))
+	for id := range f.sessions {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}

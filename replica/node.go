@@ -43,6 +43,10 @@ type Config struct {
 	EnqueueTimeout time.Duration
 	// TickEvery is how often the leader compares the engine's next deadline with its clock.
 	TickEvery time.Duration
+	// OnApplied, if set, sees every applied entry on this node, in log order, on raft's FSM
+	// goroutine (it must not block for long): a server routes the events by session with it,
+	// including those no call waits for (grants to a resumed session, Lost).
+	OnApplied func(*Applied)
 }
 
 // DefaultConfig returns a fresh Config with the defaults.
@@ -177,6 +181,9 @@ func (n *Node) Close() error {
 // route hands the committed events of an entry to the calls waiting on this node. It runs on
 // raft's FSM goroutine: it only sends to buffered channels.
 func (n *Node) route(ap *Applied) {
+	if n.cfg.OnApplied != nil {
+		n.cfg.OnApplied(ap)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.waits) == 0 {
@@ -199,22 +206,36 @@ func (n *Node) route(ap *Applied) {
 // Submit proposes cmd and waits until its entry is applied here; it returns the entry's
 // Applied and the command's index in it.
 func (n *Node) Submit(ctx context.Context, cmd Command) (*Applied, int, error) {
+	wait, err := n.Propose(ctx, cmd)
+	if err != nil {
+		return nil, 0, err
+	}
+	return wait(ctx)
+}
+
+// Propose queues cmd behind every command queued before it (so the commands one goroutine
+// proposes are applied in its order) and returns at once with a function that waits for the
+// outcome, as Submit does. A server proposes a connection's requests in arrival order from
+// the connection's reader and waits for each elsewhere, so they are pipelined.
+func (n *Node) Propose(ctx context.Context, cmd Command) (func(context.Context) (*Applied, int, error), error) {
 	p := &proposal{cmd: cmd, res: make(chan proposed, 1)}
 	select {
 	case n.props <- p:
 	case <-ctx.Done():
-		return nil, 0, ctx.Err() // not proposed
+		return nil, ctx.Err() // not proposed
 	case <-n.done:
-		return nil, 0, ErrClosed
+		return nil, ErrClosed
 	}
-	select {
-	case r := <-p.res:
-		return r.ap, r.i, r.err
-	case <-ctx.Done():
-		return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
-	case <-n.done:
-		return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ErrClosed)
-	}
+	return func(ctx context.Context) (*Applied, int, error) {
+		select {
+		case r := <-p.res:
+			return r.ap, r.i, r.err
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
+		case <-n.done:
+			return nil, 0, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ErrClosed)
+		}
+	}, nil
 }
 
 // OpenSession opens a session through the log and returns its id.

@@ -26,6 +26,8 @@ var codeNames = [...]string{
 	CodeBroken:          "barrier broken",
 	CodeDeadlock:        "deadlock",
 	CodeInvalid:         "invalid argument",
+	CodeNoSession:       "no such session",
+	CodeUnavailable:     "unavailable",
 }
 
 // String names the code; unknown codes print as "code(N)" so logs stay readable when a newer
@@ -42,7 +44,7 @@ func (c Code) String() string {
 func (c Code) ClosesConn() bool {
 	switch c {
 	case CodeBadFrame, CodeFrameTooLarge, CodeVersion, CodeAuth, CodeShutdown,
-		CodeTooManyConns, CodeSlowConsumer:
+		CodeTooManyConns, CodeSlowConsumer, CodeNoSession, CodeUnavailable:
 		return true
 	}
 	return false

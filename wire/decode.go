@@ -183,7 +183,7 @@ func decodeBody(p []byte, lim Limits, f *Frame) error {
 		f.Session = c.u64()
 		f.Heartbeat = int64(c.u64())
 		f.Timeout = int64(c.u64())
-		if err := c.end(t); err != nil {
+		if err := decodeWelcomeSecret(&c, f); err != nil {
 			return err
 		}
 		if err := checkDuration(t, "heartbeat", f.Heartbeat); err != nil {
@@ -244,6 +244,19 @@ func decodeBody(p []byte, lim Limits, f *Frame) error {
 		return decodeSessions(&c, lim, f)
 	case SessionsReply:
 		return decodeSessionsReply(&c, f)
+	case Redirect:
+		f.Addr = c.bytes()
+		if err := c.end(t); err != nil {
+			return err
+		}
+		return checkAddr(f.Addr)
+	case Resume:
+		return decodeResume(&c, f)
+	case Cluster:
+		f.Auth = c.bytes()
+		return c.end(t)
+	case ClusterReply:
+		return decodeClusterReply(&c, f)
 	case Acquired:
 		f.Token = c.u64()
 		f.Value = int64(c.u64())

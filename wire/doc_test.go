@@ -65,6 +65,7 @@ var codeDocNames = map[Code]string{
 	CodeLeaseExpired: "LEASE_EXPIRED", CodeSlowConsumer: "SLOW_CONSUMER", CodeInternal: "INTERNAL",
 	CodeTooManyHolds: "TOO_MANY_HOLDS", CodeWrongKind: "WRONG_KIND", CodeNotOwner: "NOT_OWNER",
 	CodeOverRelease: "OVER_RELEASE", CodeBroken: "BROKEN", CodeDeadlock: "DEADLOCK", CodeInvalid: "INVALID",
+	CodeNoSession: "NO_SESSION", CodeUnavailable: "UNAVAILABLE",
 }
 
 // codeMeanings is the error-code table of docs/protocol.md; TestProtocolDoc requires a row for
@@ -93,6 +94,8 @@ var codeMeanings = map[Code]string{
 	CodeBroken:          "Barrier wait on (or while becoming) a broken barrier",
 	CodeDeadlock:        "ACQUIRE with DETECT would close a wait-for cycle; msg names it (section 10.6)",
 	CodeInvalid:         "OP argument out of range: unknown kind/action, an action the kind lacks, 0 permits or parties",
+	CodeNoSession:       "replicated mode: RESUME of a closed or unknown session, or with a wrong secret (req 0)",
+	CodeUnavailable:     "replicated mode: leadership lost or no quorum; outcomes of requests in flight are unknown (req 0)",
 }
 
 func codeTable() string {

@@ -24,6 +24,10 @@ var typeNames = [...]string{
 	Acquired:      "ACQUIRED",
 	Sessions:      "SESSIONS",
 	SessionsReply: "SESSIONS_REPLY",
+	Redirect:      "REDIRECT",
+	Resume:        "RESUME",
+	Cluster:       "CLUSTER",
+	ClusterReply:  "CLUSTER_REPLY",
 }
 
 // String is the type's name in docs/protocol.md, or "TYPE(0xNN)" for an unknown type.
@@ -279,7 +283,18 @@ func Append(dst []byte, f *Frame) []byte {
 		dst = appendBytes(dst, f.Auth)
 		return appendBytes(dst, f.ClientName)
 	case Welcome:
+		if len(f.Secret) > 0 {
+			return appendWelcomeSecret(dst, f.Req, f.Version, f.Session, f.Heartbeat, f.Timeout, f.Secret)
+		}
 		return appendWelcome(dst, f.Req, f.Version, f.Session, f.Heartbeat, f.Timeout)
+	case Redirect:
+		return AppendRedirect(dst, f.Req, f.Addr)
+	case Resume:
+		return appendResume(dst, f)
+	case Cluster:
+		return AppendCluster(dst, f.Req, f.Auth)
+	case ClusterReply:
+		return AppendClusterReply(dst, f.Req, &f.View, f.Members)
 	case Acquire:
 		return AppendAcquire(dst, f.Req, f.Name, f.Wait, f.TTL)
 	case Granted:

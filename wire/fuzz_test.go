@@ -27,6 +27,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add(frameBytes(StatusReply, u16(0xffff)))
 	f.Add(frameBytes(Sessions, u16(0xffff)))
 	f.Add(frameBytes(SessionsReply, u16(0xffff)))
+	f.Add(frameBytes(Redirect, u16(0xffff)))
+	f.Add(frameBytes(Resume, u16(0xffff)))
+	f.Add(frameBytes(ClusterReply, u16(0xffff)))
 
 	lim := Limits{MaxFrame: 4 << 10, MaxName: 64, MaxNames: 16}
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -146,6 +146,42 @@ var bodyLayouts = map[Type][]field{
 		}},
 	},
 	Error: {{"code", kCode, "error code (see Error codes)", nil}, {"msg_len", kLen, "", nil}, {"msg", kBytes, "UTF-8 text for humans", nil}},
+	Redirect: {
+		{"addr_len", kLen, "0..255; 0 = no leader known (try another server)", nil},
+		{"addr", kBytes, "the leader's client address, host:port", nil},
+	},
+	Resume: {
+		{"version", kU16, "protocol version the client speaks (2)", nil},
+		{"auth_len", kLen, "as in HELLO", nil},
+		{"auth", kBytes, "auth token", nil},
+		{"client_len", kLen, "", nil},
+		{"client_name", kBytes, "as in HELLO", nil},
+		{"session", kU64, "the session to take over (from WELCOME)", nil},
+		{"secret_len", kLen, "1..64", nil},
+		{"secret", kBytes, "the secret WELCOME gave with the session", nil},
+	},
+	Cluster: {
+		{"auth_len", kLen, "as in HELLO", nil},
+		{"auth", kBytes, "auth token", nil},
+	},
+	ClusterReply: {
+		{"id_len", kLen, "0..255", nil},
+		{"id", kBytes, "this member's raft id", nil},
+		{"state", kU8, "1 follower, 2 candidate, 3 leader, 4 shutdown", nil},
+		{"term", kU64, "raft term", nil},
+		{"commit", kU64, "commit index", nil},
+		{"applied", kU64, "last index applied to the engine on this member", nil},
+		{"leader_len", kLen, "0 when no leader is known", nil},
+		{"leader", kBytes, "the leader's raft id", nil},
+		{"count", kCount, "configured members, at most 64", []field{
+			{"id_len", kLen, "", nil},
+			{"id", kBytes, "raft id", nil},
+			{"raft_len", kLen, "", nil},
+			{"raft", kBytes, "raft address", nil},
+			{"client_len", kLen, "", nil},
+			{"client", kBytes, "client address", nil},
+		}},
+	},
 }
 
 // layoutTable renders the byte-offset table of one type as Markdown. Offsets count from the

@@ -47,9 +47,15 @@ const (
 	// (`wwly status --sessions` says so plainly).
 	Sessions      Type = 0x11 // C→S IDs (none = every session, up to a server bound)
 	SessionsReply Type = 0x12 // S→C Sessions
+	// Redirect and Resume belong to replicated mode (docs/protocol.md section 11).
+	Redirect Type = 0x13 // S→C Addr: not the leader; the leader's client address ("" = none known). Then closes.
+	Resume   Type = 0x14 // C→S Version, Auth, ClientName, Session, Secret: take over a session after a failover
+	Cluster  Type = 0x15 // C→S Auth: any member describes the cluster, before or after HELLO
+	// ClusterReply answers CLUSTER: Member (this member's view: id, state, term, indexes, leader) and Members.
+	ClusterReply Type = 0x16
 
 	// LastType is the highest frame type of this version.
-	LastType = SessionsReply
+	LastType = ClusterReply
 )
 
 // Code is an error code in ERROR and LOST frames.
@@ -79,9 +85,11 @@ const (
 	CodeBroken          Code = 21 // Barrier broken
 	CodeDeadlock        Code = 22 // the acquire would close a wait-for cycle; Msg names it
 	CodeInvalid         Code = 23 // an OP argument out of range (unknown kind or action, 0 permits, ...)
+	CodeNoSession       Code = 24 // RESUME of a session that is closed or unknown, or a wrong secret; connection closed
+	CodeUnavailable     Code = 25 // replicated mode: leadership lost or no quorum; the outcome may be unknown; connection closed
 
 	// LastCode is the highest code this build knows; codes above it come from a newer peer.
-	LastCode = CodeInvalid
+	LastCode = CodeUnavailable
 )
 
 // Limits bound what a decoder accepts.
@@ -150,6 +158,38 @@ type Frame struct {
 	Owner  uint64 // RLock / deadlock owner within the session
 	Lock   []byte // Condition: its lock's name
 	Value  int64  // ACQUIRED: Barrier arrival index
+
+	// Replicated mode.
+	Secret []byte // WELCOME (optional, 1..MaxSecret bytes) and RESUME: the session's resume secret
+	Addr   []byte // REDIRECT: the leader's client address, empty when no leader is known
+	// CLUSTER_REPLY.
+	View    ClusterView
+	Members []MemberInfo
+}
+
+// ClusterView is one member's view of its raft cluster (CLUSTER_REPLY).
+type ClusterView struct {
+	ID      []byte // this member's raft id
+	State   uint8  // RaftFollower, RaftCandidate, RaftLeader or RaftShutdown
+	Term    uint64
+	Commit  uint64 // commit index
+	Applied uint64 // last index applied to the engine here
+	Leader  []byte // the leader's raft id; empty when none is known
+}
+
+// States of a member in ClusterView.State.
+const (
+	RaftFollower  uint8 = 1
+	RaftCandidate uint8 = 2
+	RaftLeader    uint8 = 3
+	RaftShutdown  uint8 = 4
+)
+
+// MemberInfo is one configured member in CLUSTER_REPLY.
+type MemberInfo struct {
+	ID     []byte
+	Raft   []byte // raft address
+	Client []byte // client address
 }
 
 // Decode errors. Each is wrapped with context (fmt.Errorf %w): compare with errors.Is.

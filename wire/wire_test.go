@@ -49,6 +49,15 @@ func sampleFrames() []Frame {
 			{Session: 1<<64 - 1, Locks: 1<<32 - 1},
 		}},
 		{Type: StatusReply, Req: 17, Locks: []LockInfo{{Name: []byte("c"), Kind: PrimSemaphore, Holders: 2, Value: -3}}},
+		{Type: Redirect, Req: 1, Addr: []byte("127.0.0.1:1977")},
+		{Type: Redirect, Req: 1},
+		{Type: Resume, Req: 1, Version: Version, Auth: []byte("tok"), ClientName: []byte("w host=h pid=1"), Session: 43, Secret: []byte("s")},
+		{Type: Resume, Req: 2, Version: Version, Session: 1<<64 - 1},
+		{Type: Cluster, Req: 3, Auth: []byte("tok")},
+		{Type: Cluster, Req: 3},
+		{Type: ClusterReply, Req: 3, View: ClusterView{ID: []byte("n1"), State: RaftLeader, Term: 7, Commit: 99, Applied: 98, Leader: []byte("n1")},
+			Members: []MemberInfo{{ID: []byte("n1"), Raft: []byte("127.0.0.1:1978"), Client: []byte("127.0.0.1:1977")}, {ID: []byte("n2")}}},
+		{Type: ClusterReply, Req: 4, View: ClusterView{State: RaftFollower}},
 	}
 }
 
@@ -215,7 +224,7 @@ func TestMalformed(t *testing.T) {
 		{"oversize", []byte{0, 1, 0, 1}, ErrFrameTooLarge, false, "over limit 65536"},
 		{"max u32", []byte{0xff, 0xff, 0xff, 0xff}, ErrFrameTooLarge, false, "4294967295"},
 		{"unknown type 0", frameBytes(0), ErrUnknownType, true, "0x00"},
-		{"unknown type 0x13", frameBytes(0x13), ErrUnknownType, true, "0x13"},
+		{"unknown type 0x17", frameBytes(0x17), ErrUnknownType, true, "0x17"},
 		{"op truncated", frameBytes(Op, []byte{3, 1, 0}), ErrBadFrame, true, "truncated OP"},
 		{"op empty name", frameBytes(Op, []byte{3, 1, 0}, make([]byte, 32), u16(0), u16(0)), ErrNameLength, true, "OP"},
 		{"op long lock", frameBytes(Op, []byte{8, 1, 0}, make([]byte, 32), u16(1), []byte("c"), u16(300), make([]byte, 300)), ErrNameLength, true, "OP"},

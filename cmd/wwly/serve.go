@@ -31,7 +31,8 @@ type serveOptions struct {
 	authTokenFile string
 	logLevel      string
 	shutdownWait  time.Duration
-	ops           serveOps // --tls-*, --metrics-addr (opsflags.go)
+	ops           serveOps  // --tls-*, --metrics-addr (opsflags.go)
+	raft          raftFlags // --raft-id, --peers, ... (serve_raft.go)
 }
 
 func newServeCmd() *cobra.Command {
@@ -74,6 +75,7 @@ On SIGTERM it stops accepting, sends ERROR Shutdown to every client and exits 0.
 	f.StringVar(&opts.logLevel, "log-level", opts.logLevel, "debug, info, warn or error")
 	f.DurationVar(&opts.shutdownWait, "shutdown-timeout", opts.shutdownWait, "how long SIGTERM waits for clients to be told and closed")
 	opts.ops.register(f)
+	opts.raft.register(f)
 	return cmd
 }
 
@@ -131,6 +133,9 @@ func serveRun(ctx context.Context, o *serveOptions, stderr io.Writer) error {
 		"heartbeat_interval", cfg.HeartbeatInterval, "heartbeat_timeout", cfg.HeartbeatTimeout,
 		"max_waiters", cfg.MaxWaiters, "max_outstanding", cfg.MaxOutstanding, "max_outbound", cfg.MaxOutbound,
 		"flush_batch", cfg.FlushBatch, "flush_interval", cfg.FlushInterval, "auth", cfg.AuthToken != nil)
+	if o.raft.on() {
+		return serveRaft(ctx, o, cfg, log)
+	}
 	if err := o.ops.load(log); err != nil {
 		return &exitError{serveExitConfig, err}
 	}

@@ -23,6 +23,7 @@ type statusOptions struct {
 	conn     connFlags
 	json     bool
 	sessions bool // list sessions instead of locks
+	cluster  bool // list the members of a replicated cluster (statuscluster.go)
 	timeout  time.Duration
 	names    []string
 	out      io.Writer
@@ -60,6 +61,9 @@ Exit status (see 'wwly help exit-codes'): 0 ok, 64 usage (also an empty or over-
 				return usageError(cmd, fmt.Errorf("--sessions lists every session; it takes no NAME"))
 			}
 			o.names = args
+			if o.cluster {
+				return runStatusCluster(cmd.Context(), o)
+			}
 			return runStatus(cmd.Context(), o)
 		},
 	}
@@ -67,6 +71,7 @@ Exit status (see 'wwly help exit-codes'): 0 ok, 64 usage (also an empty or over-
 	o.conn.register(cmd)
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON instead of a table")
 	cmd.Flags().BoolVar(&o.sessions, "sessions", false, "list every session (client, host, pid, remote address)")
+	cmd.Flags().BoolVar(&o.cluster, "cluster", false, "replicated servers: every member's id, state, term, commit and applied index, and the leader")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Second, "give up after this long")
 	return cmd
 }
