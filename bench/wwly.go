@@ -120,19 +120,28 @@ func (c *wwlyClient) Close() error { return c.c.Close() }
 type wwlyLocker struct{ m *client.Mutex }
 
 func (l *wwlyLocker) Lock(ctx context.Context) (uint64, error) {
-	if err := l.m.LockContext(ctx); err != nil {
-		cerr := ctx.Err()
-		if _, ok := ctx.Deadline(); ok && cerr == nil && errors.Is(err, client.ErrTimeout) {
-			// The client hands ctx's deadline to the server as the wait limit, so the server's
-			// timeout can arrive a hair before ctx itself expires: it is the same deadline.
-			cerr = context.DeadlineExceeded
-		}
-		if cerr != nil && !errors.Is(err, cerr) {
-			return 0, fmt.Errorf("bench: wwly lock: %w (%w)", cerr, err)
-		}
-		return 0, fmt.Errorf("bench: wwly lock: %w", err)
+	if err := lockErr(ctx, l.m.LockContext(ctx)); err != nil {
+		return 0, err
 	}
 	return l.m.Token(), nil
+}
+
+// lockErr is the error of a Mutex.LockContext(ctx) that returned err (nil stays nil): it wraps
+// ctx's error when ctx ended, as the conformance suite expects.
+func lockErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	cerr := ctx.Err()
+	if _, ok := ctx.Deadline(); ok && cerr == nil && errors.Is(err, client.ErrTimeout) {
+		// The client hands ctx's deadline to the server as the wait limit, so the server's
+		// timeout can arrive a hair before ctx itself expires: it is the same deadline.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("bench: wwly lock: %w (%w)", cerr, err)
+	}
+	return fmt.Errorf("bench: wwly lock: %w", err)
 }
 
 func (l *wwlyLocker) TryLock(ctx context.Context) (bool, uint64, error) {

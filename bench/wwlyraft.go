@@ -84,7 +84,7 @@ func (wwlyRaftBackend) Connect(ctx context.Context, env Env) (Client, error) {
 	if addrs == "" {
 		return nil, fmt.Errorf("bench: wwly-raft: env has no %q addresses", envWwlyRaft)
 	}
-	return dialWwly(ctx, addrs)
+	return dialRaft(ctx, addrs)
 }
 
 // raftCluster is a started 3-server wwly cluster. Stop is safe to call more than once.
@@ -148,13 +148,13 @@ func (c *raftCluster) start(ctx context.Context, bin, dir string, extra []string
 		}
 	}
 	return c.procs[0].waitReady(ctx, func(pctx context.Context) error {
-		return lockProbe(pctx, strings.Join(c.clientAddrs, ","), nil)
+		return lockProbe(pctx, strings.Join(c.clientAddrs, ","))
 	})
 }
 
-// lockProbe dials addrs, takes and releases raftProbeName, and calls during (when non-nil) while
-// it holds the lock, so that the client's connection is the leader's.
-func lockProbe(ctx context.Context, addrs string, during func() error) error {
+// lockProbe dials addrs (the client follows redirects to the leader), then takes and releases
+// raftProbeName.
+func lockProbe(ctx context.Context, addrs string) error {
 	cl, err := client.Dial(ctx, addrs)
 	if err != nil {
 		return err
@@ -164,11 +164,7 @@ func lockProbe(ctx context.Context, addrs string, during func() error) error {
 	if ok, err := m.TryLockContext(ctx); err != nil || !ok {
 		return errors.Join(fmt.Errorf("probe lock not taken (ok=%v)", ok), err)
 	}
-	var derr error
-	if during != nil {
-		derr = during()
-	}
-	return errors.Join(derr, m.Release())
+	return m.Release()
 }
 
 func (c *raftCluster) Env() Env { return Env{envWwlyRaft: strings.Join(c.clientAddrs, ",")} }
@@ -188,36 +184,27 @@ func (c *raftCluster) Kill(i int) error {
 	return nil
 }
 
-// leaderProbeTimeout bounds one leader probe.
-const leaderProbeTimeout = 3 * time.Second
+// leaderProbeTimeout bounds one member's answer to a leader probe.
+const leaderProbeTimeout = time.Second
 
-// Leader takes the probe lock through the address list — the client follows redirects, so its
-// connection ends at the leader — and reads which member's client port this process is
-// connected to (Linux: /proc/self/net/tcp). It needs no status protocol, and it asks the same
-// question the failover measurement cares about: where do clients get their grants.
+// Leader asks each live member for its view of the cluster (CLUSTER, answered without a
+// session) and returns the one that says it leads.
 func (c *raftCluster) Leader(ctx context.Context) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, leaderProbeTimeout)
-	defer cancel()
-	var live []string
+	var errs []error
 	for i, a := range c.clientAddrs {
-		if !c.procs[i].exited() {
-			live = append(live, a)
+		if c.procs[i].exited() {
+			continue
 		}
-	}
-	leader := -1
-	err := lockProbe(ctx, strings.Join(live, ","), func() error {
-		addrs, err := connectedTo(c.clientAddrs)
+		pctx, cancel := context.WithTimeout(ctx, leaderProbeTimeout)
+		info, err := client.Cluster(pctx, a)
+		cancel()
 		if err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
-		if len(addrs) != 1 {
-			return fmt.Errorf("connected to %d members (%v), want 1", len(addrs), addrs)
+		if info.State == "leader" {
+			return i, nil
 		}
-		leader = slices.Index(c.clientAddrs, addrs[0])
-		return nil
-	})
-	if err != nil || leader < 0 {
-		return 0, fmt.Errorf("bench: wwly-raft: %w: %w", errNoLeader, err)
 	}
-	return leader, nil
+	return 0, fmt.Errorf("bench: wwly-raft: %w (%w)", errNoLeader, errors.Join(errs...))
 }
