@@ -6,10 +6,12 @@
 //
 //	wwly        our server (a child `wwly serve`), driven through package client
 //	wwly-tls    the same through the server's TLS 1.3 listener, with a throwaway CA (TLS's cost)
+//	wwly-raft   three `wwly serve --raft-id ...` replicas on loopback; clients dial all three
 //	flock       flock(2) LOCK_EX on one file per name, one fd per Locker
 //	redsync     go-redsync/redsync/v4 with its defaults, on a private redis-server
 //	redislock   bsm/redislock with exponential backoff, on a private redis-server
 //	etcd        etcd client/v3 concurrency.Mutex, one Session per Client, on a private etcd
+//	etcd3       the same on a private 3-member etcd cluster (replicated beside wwly-raft)
 //	tcp-echo    not a lock: one 16-byte loopback round trip per Lock (the network floor)
 //	futex-fifo  strict-FIFO ticket lock in shared memory, one futex wake per handoff (Linux)
 //	none        no lock at all: the control that proves the exclusion checker can fail

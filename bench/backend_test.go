@@ -66,7 +66,7 @@ func TestSmoke(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"wwly", "wwly-tls", "flock", "redsync", "redislock", "etcd", "tcp-echo", "futex-fifo", "none"}
+	want := []string{"wwly", "wwly-tls", "wwly-raft", "flock", "redsync", "redislock", "etcd", "etcd3", "tcp-echo", "futex-fifo", "none"}
 	if got := bench.Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v; want %v", got, want)
 	}
@@ -85,10 +85,12 @@ func TestRegistry(t *testing.T) {
 	}{
 		{"wwly", true, true},
 		{"wwly-tls", true, true},
+		{"wwly-raft", true, true},
 		{"flock", true, false},
 		{"redsync", true, false},
 		{"redislock", true, false},
 		{"etcd", true, true},
+		{"etcd3", true, true},
 		{"tcp-echo", false, false},
 		{"futex-fifo", true, true},
 		{"none", false, false},

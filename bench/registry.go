@@ -11,11 +11,11 @@ import (
 // the yardsticks and the control. Backends hold no state, so one value serves every caller. The
 // network peers (peerBackends) are left out of a lean worker build (tag wwlylean): their client
 // libraries would make every wwly or flock worker process pay for Redis and etcd code.
-var backends = slices.Concat([]Backend{wwlyBackend{}, wwlyTLSBackend{}, flockBackend{}}, peerBackends,
+var backends = slices.Concat([]Backend{wwlyBackend{}, wwlyTLSBackend{}, wwlyRaftBackend{}, flockBackend{}}, peerBackends,
 	[]Backend{echoBackend{}, futexBackend{}, noneBackend{}})
 
 // leanNames are the backends a lean worker (built with tag wwlylean) links.
-var leanNames = []string{"wwly", "wwly-tls", "flock", "tcp-echo", "futex-fifo", "none"}
+var leanNames = []string{"wwly", "wwly-tls", "wwly-raft", "flock", "tcp-echo", "futex-fifo", "none"}
 
 // InLeanWorker reports whether the lean worker binary (cmd/wwly-worker built with tag wwlylean)
 // can drive backend name; the others need the full worker.

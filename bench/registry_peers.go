@@ -3,4 +3,4 @@
 package bench
 
 // peerBackends are the network-lock peers; see backends.
-var peerBackends = []Backend{redsyncBackend{}, redislockBackend{}, etcdBackend{}}
+var peerBackends = []Backend{redsyncBackend{}, redislockBackend{}, etcdBackend{}, etcd3Backend{}}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -49,16 +48,9 @@ func plainListenAddr(line string) (string, bool) {
 // startServe runs `<opts.Binary> serve --addr 127.0.0.1:0 --data-dir ... [extra...]
 // [opts.ServerArgs...]` and waits until the address pick finds in its log accepts connections.
 func startServe(ctx context.Context, opts StartOptions, extra []string, pick func(string) (string, bool)) (*serverProc, string, error) {
-	bin := opts.Binary
-	if bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, "", fmt.Errorf("%w: wwly: no binary given and os.Executable: %v", ErrUnavailable, err)
-		}
-		bin = exe
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return nil, "", fmt.Errorf("%w: wwly binary %s: %v; run make build", ErrUnavailable, bin, err)
+	bin, err := wwlyBinary(opts.Binary)
+	if err != nil {
+		return nil, "", err
 	}
 	if opts.Dir == "" {
 		return nil, "", fmt.Errorf("bench: wwly: StartOptions.Dir is empty")
@@ -128,19 +120,28 @@ func (c *wwlyClient) Close() error { return c.c.Close() }
 type wwlyLocker struct{ m *client.Mutex }
 
 func (l *wwlyLocker) Lock(ctx context.Context) (uint64, error) {
-	if err := l.m.LockContext(ctx); err != nil {
-		cerr := ctx.Err()
-		if _, ok := ctx.Deadline(); ok && cerr == nil && errors.Is(err, client.ErrTimeout) {
-			// The client hands ctx's deadline to the server as the wait limit, so the server's
-			// timeout can arrive a hair before ctx itself expires: it is the same deadline.
-			cerr = context.DeadlineExceeded
-		}
-		if cerr != nil && !errors.Is(err, cerr) {
-			return 0, fmt.Errorf("bench: wwly lock: %w (%w)", cerr, err)
-		}
-		return 0, fmt.Errorf("bench: wwly lock: %w", err)
+	if err := lockErr(ctx, l.m.LockContext(ctx)); err != nil {
+		return 0, err
 	}
 	return l.m.Token(), nil
+}
+
+// lockErr is the error of a Mutex.LockContext(ctx) that returned err (nil stays nil): it wraps
+// ctx's error when ctx ended, as the conformance suite expects.
+func lockErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	cerr := ctx.Err()
+	if _, ok := ctx.Deadline(); ok && cerr == nil && errors.Is(err, client.ErrTimeout) {
+		// The client hands ctx's deadline to the server as the wait limit, so the server's
+		// timeout can arrive a hair before ctx itself expires: it is the same deadline.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("bench: wwly lock: %w (%w)", cerr, err)
+	}
+	return fmt.Errorf("bench: wwly lock: %w", err)
 }
 
 func (l *wwlyLocker) TryLock(ctx context.Context) (bool, uint64, error) {

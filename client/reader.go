@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -47,8 +48,10 @@ func (r recvClock) Read(p []byte) (int, error) {
 func (c *Client) dispatch(f *wire.Frame) error {
 	switch f.Type {
 	case wire.Welcome:
+		w := *f
+		w.Secret = bytes.Clone(f.Secret) // f aliases the read buffer, which the next read reuses
 		select {
-		case c.welcome <- *f:
+		case c.welcome <- w:
 		default:
 			return fmt.Errorf("%w: %w: unexpected WELCOME", ErrClosed, ErrProtocol)
 		}

@@ -72,6 +72,7 @@ was not caught violating it (exit 3); bad flags or scenario exit 64 ('wwly help 
 		},
 	}
 	bindBenchFlags(cmd.Flags(), o)
+	cmd.AddCommand(newBenchFailoverCmd())
 	return cmd
 }
 
