@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 # Debian's interpreter sees the python3-* packages scripts/deps.sh installs.
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
-.PHONY: build test cross test-python bench bench-quick fuzz lint clean
+.PHONY: build test cross test-python bench bench-quick yardstick fuzz lint clean
 
 # wwly itself, and beside it the worker processes `wwly bench` starts by the thousand: a lean one
 # (wwly, flock, tcp-echo, futex-fifo, none; no Redis/etcd code) and one with every backend.
@@ -14,6 +14,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/wwly
 	$(GO) build -tags wwlylean -o bin/wwly-worker ./cmd/wwly-worker
 	$(GO) build -o bin/wwly-worker-net ./cmd/wwly-worker
+	$(GO) build -o bin/futexfloor ./cmd/futexfloor
 
 # go vet + the race-enabled test suite, integration tests with real processes included, after the
 # cross-compile check.
@@ -46,6 +47,13 @@ bench-quick: build
 	bash scripts/deps.sh
 	./$(BIN) bench --scenario bench/scenarios/quick.yaml
 	./$(BIN) report results/latest
+
+# The harness's own overhead: its futex-fifo cells (bench/scenarios/yardstick.yaml), then the same
+# lock with no harness (cmd/futexfloor), same W and window, and the ratio (goal ≥ 0.8×;
+# docs/harness.md). Compare figures within one run only.
+yardstick: build
+	./$(BIN) bench --scenario bench/scenarios/yardstick.yaml --out results/yardstick
+	./bin/futexfloor -workers 8,64 -duration 3s -warmup 500ms -against results/yardstick/run.json
 
 # Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
 fuzz:
