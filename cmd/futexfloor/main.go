@@ -8,6 +8,11 @@
 // Usage:
 //
 //	futexfloor [-workers 8,64] [-duration 3s] [-warmup 500ms] [-against results/latest/run.json]
+//	futexfloor -wwly bin/wwly -rounds 3 [-workers 8,64] ...
+//
+// With -wwly it runs both itself, alternating `wwly bench --scenario yardstick` and the floor
+// -rounds times, and prints each round's ratio and the median: on a shared box the load moves
+// between minutes, and only figures taken side by side compare.
 //
 // Each process is this binary re-run as a child ("futexfloor child PATH SLOTS"): it maps the
 // lock, says "ready", reads the start instant from stdin, loops acquire → release until the end,
@@ -50,6 +55,9 @@ type options struct {
 	duration time.Duration
 	warmup   time.Duration
 	against  string
+	wwly     string
+	rounds   int
+	out      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -60,6 +68,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 3*time.Second, "measured window per W")
 	fs.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unrecorded warm-up per W")
 	fs.StringVar(&o.against, "against", "", "a wwly bench run.json: print its futex-fifo cells as a fraction of this floor")
+	fs.StringVar(&o.wwly, "wwly", "", "a wwly binary: run its yardstick scenario and the floor alternately")
+	fs.IntVar(&o.rounds, "rounds", 3, "with -wwly: alternations")
+	fs.StringVar(&o.out, "out", "results/yardstick", "with -wwly: where the runs go (round N in rN/)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -70,8 +81,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		o.workers = append(o.workers, n)
 	}
-	if o.duration <= 0 || o.warmup < 0 {
-		return o, fmt.Errorf("%w: -duration must be > 0 and -warmup ≥ 0", errUsage)
+	if o.duration <= 0 || o.warmup < 0 || o.rounds < 1 {
+		return o, fmt.Errorf("%w: -duration and -rounds must be > 0 and -warmup ≥ 0", errUsage)
 	}
 	return o, nil
 }
@@ -85,6 +96,9 @@ func run(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("futexfloor: %w", err)
 	}
+	if o.wwly != "" {
+		return alternate(out, self, o)
+	}
 	var results []result
 	for _, w := range o.workers {
 		r, err := measure(self, w, o.warmup, o.duration)
@@ -96,7 +110,8 @@ func run(args []string, out io.Writer) error {
 		results = append(results, r)
 	}
 	if o.against != "" {
-		return compare(out, o.against, results)
+		_, err := compare(out, o.against, results)
+		return err
 	}
 	return nil
 }
