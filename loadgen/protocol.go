@@ -27,8 +27,10 @@ const (
 )
 
 // maxLineBytes bounds one protocol line: a final message carries four encoded histograms of a
-// few KB each; 4 MiB leaves room without letting a broken worker exhaust memory.
-const maxLineBytes = 4 << 20
+// few KB each and the window's intervals (a few bucket pairs per interval and worker; a minute of
+// 100 ms intervals at W=1 is well under 1 MiB). 16 MiB leaves room without letting a broken worker
+// exhaust memory.
+const maxLineBytes = 16 << 20
 
 // WorkerConfig is everything a worker needs, sent as the first line of its stdin.
 type WorkerConfig struct {
