@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 # Debian's interpreter sees the python3-* packages scripts/deps.sh installs.
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
-.PHONY: build test cross test-python bench bench-quick fuzz lint clean
+.PHONY: build test cross test-python bench bench-quick yardstick fuzz lint clean
 
 # wwly itself, and beside it the worker processes `wwly bench` starts by the thousand: a lean one
 # (wwly, flock, tcp-echo, futex-fifo, none; no Redis/etcd code) and one with every backend.
@@ -14,6 +14,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/wwly
 	$(GO) build -tags wwlylean -o bin/wwly-worker ./cmd/wwly-worker
 	$(GO) build -o bin/wwly-worker-net ./cmd/wwly-worker
+	$(GO) build -o bin/futexfloor ./cmd/futexfloor
 
 # go vet + the race-enabled test suite, integration tests with real processes included, after the
 # cross-compile check.
@@ -36,16 +37,26 @@ cross:
 test-python: build
 	cd python && WWLY_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
-# Installs/starts what the harness needs (or says what it skips), runs the full scenario, renders the report.
+# Installs/starts what the harness needs (or says what it skips), runs the two sections — scale
+# (wwly at W=2000) first, then full (every backend, W up to 1000), so results/latest is full's —
+# and renders both reports. Both always run; the target fails if either did (≤ 15 min here).
 bench: build
 	bash scripts/deps.sh
-	./$(BIN) bench --scenario bench/scenarios/full.yaml
-	./$(BIN) report results/latest
+	rm -rf results/scale results/full
+	./$(BIN) bench --scenario bench/scenarios/scale.yaml --out results/scale; s=$$?; \
+	./$(BIN) bench --scenario bench/scenarios/full.yaml --out results/full; f=$$?; \
+	./$(BIN) report results/scale && ./$(BIN) report results/full && test $$s -eq 0 && test $$f -eq 0
 
 bench-quick: build
 	bash scripts/deps.sh
 	./$(BIN) bench --scenario bench/scenarios/quick.yaml
 	./$(BIN) report results/latest
+
+# The harness's own overhead: its futex-fifo cells (bench/scenarios/yardstick.yaml) and the same
+# lock with no harness (cmd/futexfloor), same W and window, alternated three times, with each
+# round's ratio and the median (goal ≥ 0.8×; docs/harness.md).
+yardstick: build
+	./bin/futexfloor -wwly ./$(BIN) -rounds 3 -workers 8,64 -duration 3s -warmup 500ms -out results/yardstick
 
 # Runs every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
 fuzz:

@@ -36,6 +36,11 @@ var ErrNotHeld = errors.New("bench: lock not held")
 // It crosses process boundaries as JSON, so it is plain strings.
 type Env map[string]string
 
+// EnvOneWaiter, set to "1" in the Env given to Connect, promises that at most one goroutine of the
+// process waits in a Lock at a time (a `wwly bench` worker). A backend may then block in raw
+// syscalls that keep the goroutine's P (futex-fifo does; see futexlock.WaitRaw).
+const EnvOneWaiter = "one-waiter"
+
 // StartOptions configure a backend instance for one run.
 type StartOptions struct {
 	Dir        string            // a temp dir the instance owns (data dirs, lock files, shared memory)

@@ -122,7 +122,7 @@ type coordinator struct {
 	finals int
 
 	startWall time.Time
-	intervals map[int][]string // encoded interval histograms by second
+	intervals map[int][]IntervalCounts // every worker's latencies by interval
 }
 
 // maxReuseWorkers bounds worker reuse across cells: at W=2000 handing 2000 reused workers their
@@ -250,7 +250,7 @@ func (c *coordinator) collect(ctx context.Context, w *Witness, measureAt time.Ti
 	s := c.s
 	end := measureAt.Add(s.Duration)
 	c.prog.Phase("warm-up", 0)
-	c.intervals = map[int][]string{}
+	c.intervals = map[int][]IntervalCounts{}
 	grace := c.o.Grace
 	if grace <= 0 {
 		grace = 15*time.Second + unlockTimeout + time.Duration(s.Workers)*5*time.Millisecond
@@ -377,13 +377,13 @@ func (c *coordinator) handle(ev event) error {
 			c.cell.ConnectRetries += int64(ev.msg.Retries)
 			c.prog.Progress(c.ready)
 		}
-	case MsgInterval:
-		// Kept encoded and merged after the window: decoding thousands of histograms a second
-		// would take CPU from the workers being measured.
-		c.intervals[ev.msg.K] = append(c.intervals[ev.msg.K], ev.msg.Hist)
 	case MsgFinal:
 		if p.final == nil {
 			m := ev.msg
+			for _, iv := range m.Intervals {
+				c.intervals[iv.K] = append(c.intervals[iv.K], iv)
+			}
+			m.Intervals = nil // merged into the hlog after the window
 			p.final = &m
 			c.finals++
 		}

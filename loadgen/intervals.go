@@ -27,14 +27,8 @@ func (c *coordinator) writeHlog(measureAt, end time.Time) error {
 			en = end
 		}
 		h := NewHistogram()
-		for _, enc := range c.intervals[k] {
-			part, err := DecodeHistogram(enc)
-			if err != nil {
-				return err
-			}
-			if err := MergeInto(h, part); err != nil {
-				return err
-			}
+		for _, iv := range c.intervals[k] {
+			iv.AddTo(h)
 		}
 		if err := lg.Write(h, st.UnixMilli(), en.UnixMilli()); err != nil {
 			return err

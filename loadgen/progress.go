@@ -59,23 +59,20 @@ func NewReporter(out io.Writer) Reporter {
 }
 
 // DefaultInterval is a cell's progress and hlog interval when none is given: about a twentieth
-// of the window, so throughput over time has enough points to show a stall (100 ms for short
-// cells with few workers), but no shorter than 100 ms, long enough that all workers together
-// send at most about 64 interval messages a second (W = 8: 150 ms; W >= 64: 1 s), and at most
-// 1 s. The budget is measured, not guessed: at W = 64 on one hot lock, 2000 messages a second
-// (100 ms intervals) cut futex-fifo from 13.3k to 1.8k ops/s and wwly from 5.4k to 0.7k, and
-// 200 a second still cost about half; 64 a second matched the old fixed 1 s interval
-// (`wwly bench --backends futex-fifo,wwly --workers 8,64 --locks 1 --duration 3s`). The
-// harness must not be what it measures. It is a multiple of 50 ms, so intervals start on round
-// times.
+// of the window, so throughput over time has enough points to show a stall, between 100 ms and
+// 1 s, a multiple of 50 ms so intervals start on round times. The worker count no longer matters:
+// workers send their intervals once, after the window (intervalrec.go). While they sent one
+// message per interval, 2000 messages a second at W = 64 cut futex-fifo from 13.3k to 1.8k ops/s,
+// and even the 64-a-second budget that replaced them cost a futex-fifo worker a fifth of its CPU
+// in histogram encoding (docs/harness.md). workers is kept for callers; it is unused.
 func DefaultInterval(window time.Duration, workers int) time.Duration {
+	_ = workers
 	const (
-		floor  = 100 * time.Millisecond
-		ceil   = time.Second
-		step   = 50 * time.Millisecond
-		budget = 64 // interval messages per second, all workers together
+		floor = 100 * time.Millisecond
+		ceil  = time.Second
+		step  = 50 * time.Millisecond
 	)
-	iv := max(window/20, floor, time.Duration(workers)*time.Second/budget)
+	iv := max(window/20, floor)
 	iv = (iv + step - 1) / step * step
 	return min(iv, ceil)
 }

@@ -149,13 +149,13 @@ func TestDefaultInterval(t *testing.T) {
 	}{
 		{1500 * time.Millisecond, 1, 100 * time.Millisecond},
 		{2 * time.Second, 4, 100 * time.Millisecond},
-		{2 * time.Second, 8, 150 * time.Millisecond}, // 125 ms for the message budget, rounded up
+		{2 * time.Second, 8, 100 * time.Millisecond},
 		{3 * time.Second, 8, 150 * time.Millisecond},
-		{2 * time.Second, 20, 350 * time.Millisecond}, // 312.5 ms, rounded up
-		{2 * time.Second, 64, time.Second},
-		{2 * time.Second, 1000, time.Second},
+		{5 * time.Second, 20, 250 * time.Millisecond},
+		{4100 * time.Millisecond, 64, 250 * time.Millisecond}, // 205 ms, rounded up
+		{2 * time.Second, 1000, 100 * time.Millisecond},
 		{time.Minute, 8, time.Second},
-		{2 * time.Second, 100000, time.Second},
+		{2 * time.Second, 100000, 100 * time.Millisecond},
 		{0, 0, 100 * time.Millisecond},
 	}
 	for _, tt := range tests {

@@ -12,23 +12,25 @@ import (
 // The coordinator and its workers talk in JSON lines. Down (worker stdin): one WorkerConfig
 // line; closing stdin tells the worker to stop. The start itself goes through the checker file's
 // futex barrier (Witness.Release), not through stdin. Up (worker stdout):
-// one "ready" message, "interval" messages during the measured window, one "final" message (or
-// one "error"), then the worker exits.
+// one "ready" message, then nothing during the measured window (a message there would be the
+// harness measuring itself), then one "final" message carrying the per-interval latencies too
+// (or one "error"), then the worker exits.
 
 // ErrProtocol marks a line on the coordinator–worker channel that does not parse or validate.
 var ErrProtocol = errors.New("loadgen: protocol")
 
 // Message kinds sent by workers.
 const (
-	MsgReady    = "ready"
-	MsgInterval = "interval"
-	MsgFinal    = "final"
-	MsgError    = "error"
+	MsgReady = "ready"
+	MsgFinal = "final"
+	MsgError = "error"
 )
 
 // maxLineBytes bounds one protocol line: a final message carries four encoded histograms of a
-// few KB each; 4 MiB leaves room without letting a broken worker exhaust memory.
-const maxLineBytes = 4 << 20
+// few KB each and the window's intervals (a few bucket pairs per interval and worker; a minute of
+// 100 ms intervals at W=1 is well under 1 MiB). 16 MiB leaves room without letting a broken worker
+// exhaust memory.
+const maxLineBytes = 16 << 20
 
 // WorkerConfig is everything a worker needs, sent as the first line of its stdin.
 type WorkerConfig struct {
@@ -85,13 +87,8 @@ type Message struct {
 	// ready: how many times Connect had to be retried.
 	Retries int `json:"retries,omitempty"`
 
-	// interval: K is the index of the second within the measured window.
-	K int `json:"k,omitempty"`
-	// interval and final: ops recorded in the measured window (interval: within second K).
-	Ops  int64  `json:"ops,omitempty"`
-	Hist string `json:"hist,omitempty"` // interval: acquire latency within second K
-
 	// final
+	Ops                int64  `json:"ops,omitempty"`       // recorded in the measured window
 	TotalOps           int64  `json:"total_ops,omitempty"` // critical sections entered, warm-up included
 	Errors             int64  `json:"errors,omitempty"`
 	Violations         int64  `json:"violations,omitempty"` // this worker's witness + token failures
@@ -102,6 +99,8 @@ type Message struct {
 	MaxWaitNs          int64  `json:"max_wait_ns,omitempty"`
 	FirstError         string `json:"first_error,omitempty"`
 	StartedUnixNs      int64  `json:"started_unix_ns,omitempty"` // when the warm-up really began
+	// Intervals are the window's acquire latencies by interval (the cell's hlog), in order.
+	Intervals []IntervalCounts `json:"intervals,omitempty"`
 
 	// error
 	Err string `json:"err,omitempty"`
@@ -121,13 +120,12 @@ func DecodeMessage(line []byte) (Message, error) {
 		if m.Retries < 0 {
 			return Message{}, fmt.Errorf("%w: ready with %d retries", ErrProtocol, m.Retries)
 		}
-	case MsgInterval:
-		if m.K < 0 || m.Ops < 0 || m.Retries < 0 {
-			return Message{}, fmt.Errorf("%w: interval k=%d ops=%d", ErrProtocol, m.K, m.Ops)
-		}
 	case MsgFinal:
 		if m.Ops < 0 || m.TotalOps < 0 || m.Errors < 0 || m.Violations < 0 || m.MaxWaitNs < 0 || m.Ops > m.TotalOps {
 			return Message{}, fmt.Errorf("%w: final with impossible counts (ops %d, total %d)", ErrProtocol, m.Ops, m.TotalOps)
+		}
+		if err := validateIntervals(m.Intervals, m.Ops); err != nil {
+			return Message{}, err
 		}
 	case MsgError:
 		if m.Err == "" {
@@ -149,4 +147,23 @@ func DecodeConfig(line []byte) (WorkerConfig, error) {
 		return WorkerConfig{}, err
 	}
 	return c, nil
+}
+
+// validateIntervals checks a final's intervals: each sound, K rising, ops adding up to the
+// window's.
+func validateIntervals(iv []IntervalCounts, ops int64) error {
+	var n int64
+	for i := range iv {
+		if err := iv[i].validate(); err != nil {
+			return err
+		}
+		if i > 0 && iv[i].K <= iv[i-1].K {
+			return fmt.Errorf("%w: interval k=%d after k=%d", ErrProtocol, iv[i].K, iv[i-1].K)
+		}
+		n += iv[i].Ops
+	}
+	if len(iv) > 0 && n != ops {
+		return fmt.Errorf("%w: intervals count %d ops, the final %d", ErrProtocol, n, ops)
+	}
+	return nil
 }

@@ -11,10 +11,16 @@ func TestDecodeMessage(t *testing.T) {
 		wantErr bool
 	}{
 		{in: `{"type":"ready"}`},
-		{in: `{"type":"interval","k":2,"ops":5,"hist":""}`},
 		{in: `{"type":"final","ops":5,"total_ops":7}`},
+		{in: `{"type":"final","ops":5,"total_ops":7,"intervals":[{"k":0,"ops":2,"b":[10,2]},{"k":3,"ops":3,"b":[300,1,8000,2]}]}`},
 		{in: `{"type":"final","ops":8,"total_ops":7}`, wantErr: true},
-		{in: `{"type":"interval","k":-1}`, wantErr: true},
+		{in: `{"type":"interval","k":2,"ops":5}`, wantErr: true}, // workers no longer talk in the window
+		{in: `{"type":"final","ops":2,"total_ops":2,"intervals":[{"k":-1,"ops":2,"b":[10,2]}]}`, wantErr: true},
+		{in: `{"type":"final","ops":2,"total_ops":2,"intervals":[{"k":0,"ops":2,"b":[10]}]}`, wantErr: true},
+		{in: `{"type":"final","ops":2,"total_ops":2,"intervals":[{"k":0,"ops":2,"b":[8192,2]}]}`, wantErr: true},
+		{in: `{"type":"final","ops":2,"total_ops":2,"intervals":[{"k":0,"ops":2,"b":[10,1]}]}`, wantErr: true},
+		{in: `{"type":"final","ops":3,"total_ops":3,"intervals":[{"k":0,"ops":2,"b":[10,2]}]}`, wantErr: true},
+		{in: `{"type":"final","ops":2,"total_ops":2,"intervals":[{"k":1,"ops":1,"b":[10,1]},{"k":1,"ops":1,"b":[10,1]}]}`, wantErr: true},
 		{in: `{"type":"error"}`, wantErr: true},
 		{in: `{"type":"error","err":"x"}`},
 		{in: `{"type":"hello"}`, wantErr: true},
@@ -51,7 +57,8 @@ func TestDecodeConfig(t *testing.T) {
 
 func FuzzDecodeMessage(f *testing.F) {
 	for _, s := range []string{`{"type":"ready"}`, `{"type":"final","ops":1,"total_ops":1,"acquire":"x"}`,
-		`{"type":"interval","k":1,"ops":1}`, `{"type":"error","err":"e"}`, `{`} {
+		`{"type":"final","ops":1,"total_ops":1,"intervals":[{"k":0,"ops":1,"b":[5,1]}]}`,
+		`{"type":"error","err":"e"}`, `{`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -59,8 +66,11 @@ func FuzzDecodeMessage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if m.Ops < 0 || m.TotalOps < 0 || m.K < 0 {
+		if m.Ops < 0 || m.TotalOps < 0 {
 			t.Fatalf("accepted negative counts: %+v", m)
+		}
+		for _, iv := range m.Intervals {
+			iv.AddTo(NewHistogram()) // an accepted interval must merge without a panic
 		}
 	})
 }

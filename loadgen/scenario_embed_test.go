@@ -4,8 +4,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // --scenario works from any directory: a file when one is there, else an embedded scenario by
@@ -54,5 +56,33 @@ func TestLoadScenarioEmbedded(t *testing.T) {
 	}
 	if p, err := ScenarioFile("mine.yaml", dir); err != nil || !filepath.IsAbs(p) {
 		t.Fatalf("ScenarioFile(file) = %q, %v", p, err)
+	}
+}
+
+// `make bench` runs full then scale; issue 7 wants it within 15 minutes, every backend up to
+// W=1000 and wwly at 2000. The windows' upper bound (warm-up + cap per cell) must leave a third of
+// that for spawning and servers.
+func TestBenchScenariosFitFifteenMinutes(t *testing.T) {
+	full, err := LoadScenario("full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale, err := LoadScenario("scale")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := full.Estimate() + scale.Estimate(); got > 10*time.Minute {
+		t.Errorf("full + scale windows take up to %v; want ≤ 10m so spawning fits in 15m", got)
+	}
+	if !slices.Contains(full.Workers, 1000) || len(full.Backends) < 9 {
+		t.Errorf("full covers W %v for %v; want 1000 for every backend", full.Workers, full.Backends)
+	}
+	if !slices.Equal(scale.Backends, []string{"wwly"}) || !slices.Contains(scale.Workers, 2000) {
+		t.Errorf("scale runs %v at W %v; want wwly at 2000", scale.Backends, scale.Workers)
+	}
+	for _, s := range []Scenario{full, scale} {
+		if s.OpsPerWorker == 0 || s.MinOps() < 20 {
+			t.Errorf("%s: windows not sized by ops, or a minimum under 20 ops per worker", s.Name)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -147,9 +148,13 @@ func connect(ctx context.Context, b bench.Backend, cfg WorkerConfig) (bench.Clie
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	// This process runs one locking goroutine: backends may wait in raw syscalls.
+	env := make(bench.Env, len(cfg.Env)+1)
+	maps.Copy(env, cfg.Env)
+	env[bench.EnvOneWaiter] = "1"
 	backoff := 50 * time.Millisecond
 	for retries := 0; ; retries++ {
-		cl, err := b.Connect(ctx, cfg.Env)
+		cl, err := b.Connect(ctx, env)
 		if err == nil {
 			return cl, retries, nil
 		}
@@ -180,18 +185,18 @@ type loop struct {
 	enc     *json.Encoder
 	encMu   sync.Mutex
 
-	acquire, uncorrected, holdRel, cycle, interval *hdrhistogram.Histogram
+	acquire, uncorrected, holdRel, cycle *hdrhistogram.Histogram
+	intervals                            *intervalRec
 
 	ops, totalOps, errs, viol int64
 	maxWait                   int64
 	started                   int64
 	firstErr                  string
-	curK                      int
-	curOps                    int64
 }
 
 func (l *loop) allocate() {
-	l.acquire, l.holdRel, l.cycle, l.interval = NewHistogram(), NewHistogram(), NewHistogram(), NewHistogram()
+	l.acquire, l.holdRel, l.cycle = NewHistogram(), NewHistogram(), NewHistogram()
+	l.intervals = new(intervalRec)
 	if l.cfg.Rate > 0 {
 		l.uncorrected = NewHistogram()
 	}
@@ -280,18 +285,7 @@ func (l *loop) run(ctx context.Context) error {
 		Record(l.holdRel, t2.Sub(t1).Nanoseconds())
 		Record(l.cycle, t2.Sub(intended).Nanoseconds())
 		l.maxWait = max(l.maxWait, wait)
-		k := int(t1.Sub(measureAt) / interval)
-		if k != l.curK {
-			if err := l.flushInterval(); err != nil {
-				return err
-			}
-			l.curK = k
-		}
-		Record(l.interval, wait)
-		l.curOps++
-	}
-	if err := l.flushInterval(); err != nil {
-		return err
+		l.intervals.record(int(t1.Sub(measureAt)/interval), wait)
 	}
 	return l.final()
 }
@@ -359,23 +353,9 @@ func (l *loop) send(m Message) error {
 	return nil
 }
 
-func (l *loop) flushInterval() error {
-	if l.curOps == 0 {
-		return nil
-	}
-	s, err := EncodeHistogram(l.interval)
-	if err != nil {
-		return err
-	}
-	m := Message{Type: MsgInterval, K: l.curK, Ops: l.curOps, Hist: s}
-	l.interval.Reset()
-	l.curOps = 0
-	return l.send(m)
-}
-
 func (l *loop) final() error {
 	m := Message{Type: MsgFinal, Ops: l.ops, TotalOps: l.totalOps, Errors: l.errs, Violations: l.viol,
-		MaxWaitNs: l.maxWait, FirstError: l.firstErr, StartedUnixNs: l.started}
+		MaxWaitNs: l.maxWait, FirstError: l.firstErr, StartedUnixNs: l.started, Intervals: l.intervals.finish()}
 	var err error
 	if m.Acquire, err = EncodeHistogram(l.acquire); err != nil {
 		return err
