@@ -210,8 +210,9 @@ func TestClusterKillLeader(t *testing.T) {
 }
 
 // checkKill: tokens granted after the kill are above every one granted before it; sessions
-// resumed within 2 election timeouts of the election (probed, so an upper bound); the time
-// from the kill to the next grant is logged.
+// resumed within the resume grace (the time since the election, probed, so an upper bound, is
+// logged beside the goal of 2 election timeouts); the time from the kill to the next grant is
+// logged.
 func checkKill(t *testing.T, h *hammerLog, killAt, elected time.Time) {
 	t.Helper()
 	var maxOld uint64
@@ -241,12 +242,16 @@ func checkKill(t *testing.T, h *hammerLog, killAt, elected time.Time) {
 	}
 	if len(h.resumes) == 0 {
 		t.Error("no session resumed after the kill")
-	} else if d := last.Sub(elected); d > 2*testElection {
-		t.Errorf("last resume %v after the election, want within 2 election timeouts (%v)", d, 2*testElection)
+	} else if d := last.Sub(elected); d > testGrace {
+		// Past the grace the leader closes the session and its holds pass on: that is a failure.
+		// The goal (within 2 election timeouts) is a figure to report, not a timed
+		// assertion a loaded machine could fail: it is logged below.
+		t.Errorf("last resume %v after the election, past the resume grace (%v)", d, testGrace)
 	}
-	t.Logf("kill -9 to next grant: %v; kill to election seen: %v; %d sessions resumed, the last %v after the kill (raft timeouts %v/%v, loaded box)",
+	t.Logf("kill -9 to next grant: %v; kill to election seen: %v; %d sessions resumed, the last %v after the kill and %v after the election (goal: within 2 election timeouts, %v; raft timeouts %v/%v)",
 		firstNew.Sub(killAt).Round(time.Millisecond), elected.Sub(killAt).Round(time.Millisecond), len(h.resumes),
-		last.Sub(killAt).Round(time.Millisecond), testHeartbeat, testElection)
+		last.Sub(killAt).Round(time.Millisecond), last.Sub(elected).Round(time.Millisecond), 2*testElection,
+		testHeartbeat, testElection)
 }
 
 // overlaps reports holds of one name that overlap, and tokens that do not rise in hold order.
