@@ -136,6 +136,7 @@ func TestSupports(t *testing.T) {
 		{"wwly", bench.WorkloadSemaphore, true},
 		{"flock", bench.WorkloadMutex, true},
 		{"flock", bench.WorkloadFanout, false},
+		{"flock", bench.WorkloadRW, true},
 		{"futex-bcast", bench.WorkloadFanout, true},
 		{"futex-bcast", bench.WorkloadMutex, false},
 		{"redis-pubsub", bench.WorkloadRW, false},

@@ -79,6 +79,15 @@ func (s *Config) validateWorkload() error {
 		return fmt.Errorf("%w: workload fanout has no open-loop rate", ErrScenario)
 	case s.Workload == WorkloadFanout && s.OpsPerWorker > 0:
 		return fmt.Errorf("%w: workload fanout is sized by rounds, not ops_per_worker", ErrScenario)
+	case WorkloadOf(s.Workload) != WorkloadMutex && s.Rate > 0:
+		return fmt.Errorf("%w: workload %s runs closed loop only (rate 0)", ErrScenario, s.Workload)
+	}
+	if WorkloadOf(s.Workload) != WorkloadMutex {
+		for _, l := range s.Locks {
+			if l != 1 {
+				return fmt.Errorf("%w: workload %s uses one name per cell: locks must be [1]", ErrScenario, s.Workload)
+			}
+		}
 	}
 	return nil
 }
