@@ -198,6 +198,9 @@ type fanoutSetter struct {
 	done    chan struct{}
 	res     runfile.Fanout
 	err     error
+	// began is when the first measured round opened, took how long the measured rounds lasted.
+	began time.Time
+	took  time.Duration
 }
 
 // fanoutSettle is how long the setter waits, after every waiter said it is about to wait, for
@@ -253,6 +256,9 @@ func (f *fanoutSetter) run(ctx context.Context, start, end time.Time) {
 	defer f.halt()
 	sleepCtx(ctx, time.Until(start))
 	for r := 1; r <= fanoutWarmupRounds+f.rounds && time.Now().Before(end); r++ {
+		if r == fanoutWarmupRounds+1 {
+			f.began = time.Now()
+		}
 		last, err := f.round(ctx, uint32(r), end)
 		if err != nil {
 			f.err = err
@@ -260,6 +266,7 @@ func (f *fanoutSetter) run(ctx context.Context, start, end time.Time) {
 		}
 		if r > fanoutWarmupRounds {
 			f.res.LastWakeNs = append(f.res.LastWakeNs, last)
+			f.took = time.Since(f.began)
 		}
 	}
 }
@@ -306,6 +313,16 @@ func (f *fanoutSetter) round(ctx context.Context, r uint32, end time.Time) (int6
 		return 0, fmt.Errorf("%w: round %d: clear: %w", ErrFanout, r, err)
 	}
 	return last, nil
+}
+
+// grace is how long past the window's end the cell's workers may take to report: 0 (the
+// default) for every workload but fanout, whose last round may start just before the end and
+// take both of its halves' limits before the setter gives up and says why.
+func (w WorkSpec) grace(workers int) time.Duration {
+	if w.Workload != WorkloadFanout {
+		return 0
+	}
+	return 2*roundLimit(workers) + 30*time.Second
 }
 
 // roundLimit bounds each half of a round: generous, as thousands of processes on two cores
@@ -372,4 +389,9 @@ func (f *fanoutSetter) conclude(cell *Cell) {
 	}
 	res.LastWake = PercentilesOf(h)
 	cell.Fanout = &res
+	// The window is the measured rounds', not the cap's: ops/s is wakes per second of rounds.
+	if f.took > 0 {
+		cell.DurationNs = int64(f.took)
+		cell.OpsPerSec = float64(cell.Ops) / f.took.Seconds()
+	}
 }

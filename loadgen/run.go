@@ -247,7 +247,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		prog := rep.Cell(label)
 		cell := RunCell(ctx, CellOptions{Spec: spec, Backend: b, Env: inst.Env(), ServerPID: inst.ServerPID(),
-			Command: command, Pool: pool, Dir: dir, Hlog: f, Progress: prog})
+			Command: command, Pool: pool, Dir: dir, Hlog: f, Progress: prog, Grace: work.grace(w)})
 		prog.Done()
 		_ = f.Close()
 		cell.Hlog = hlogRel

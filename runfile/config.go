@@ -46,18 +46,18 @@ type Config struct {
 
 	// Workload is what each cell's workers do (see workload.go): "mutex" (the default, also
 	// ""), "fanout", "rw" or "semaphore".
-	Workload string `yaml:"workload" json:"workload,omitempty"`
+	Workload string `yaml:"workload,omitempty" json:"workload,omitempty"`
 	// ReadFraction is the share of rw ops that take the lock shared (0.9 when zero).
-	ReadFraction float64 `yaml:"read_fraction" json:"read_fraction,omitempty"`
+	ReadFraction float64 `yaml:"read_fraction,omitempty" json:"read_fraction,omitempty"`
 	// Permits is the semaphore's value (4 when zero).
-	Permits int `yaml:"permits" json:"permits,omitempty"`
+	Permits int `yaml:"permits,omitempty" json:"permits,omitempty"`
 	// Rounds is the number of measured set/wake rounds of a fanout cell (DefaultRounds when
 	// zero); Duration caps them.
-	Rounds int `yaml:"rounds" json:"rounds,omitempty"`
+	Rounds int `yaml:"rounds,omitempty" json:"rounds,omitempty"`
 	// Parts, when present, are further scenarios run after this one (itself only when it lists
 	// backends), each with its own workload, backends and workers; a part's zero fields take this
 	// one's values (see Stages).
-	Parts []Config `yaml:"parts" json:"parts,omitempty"`
+	Parts []Config `yaml:"parts,omitempty" json:"parts,omitempty"`
 }
 
 // MinOps is the effective minimum of measured ops per worker.
