@@ -3,6 +3,7 @@ package bench_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -203,4 +204,13 @@ func TestWwlyPrimitives(t *testing.T) {
 	if err := sc.Acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func ExampleSupports() {
+	b, _ := bench.Lookup("futex-bcast")
+	fmt.Println(bench.Supports(b, bench.WorkloadFanout))
+	fmt.Println(errors.Is(bench.Supports(b, bench.WorkloadMutex), bench.ErrUnsupported))
+	// Output:
+	// <nil>
+	// true
 }
