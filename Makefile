@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 # Debian's interpreter sees the python3-* packages scripts/deps.sh installs.
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
-.PHONY: build test cross test-python bench bench-quick yardstick fuzz lint clean
+.PHONY: build test cross test-python bench bench-quick bench-primitives yardstick fuzz lint clean
 
 # wwly itself, and beside it the worker processes `wwly bench` starts by the thousand: a lean one
 # (wwly, flock, tcp-echo, futex-fifo, none; no Redis/etcd code) and one with every backend.
@@ -55,6 +55,14 @@ bench-quick: build
 # The harness's own overhead: its futex-fifo cells (bench/scenarios/yardstick.yaml) and the same
 # lock with no harness (cmd/futexfloor), same W and window, alternated three times, with each
 # round's ratio and the median (goal ≥ 0.8×; docs/harness.md).
+# Issue 8's primitives (Event fan-out against a futex broadcast, Redis pub/sub and etcd watch;
+# RWMutex 90% reads against the mutex; Semaphore(4)). Kept out of `make bench`, whose 15-minute
+# budget the W=1000 fan-out rounds would break; bench/scenarios/primitives.yaml says what it runs.
+bench-primitives: build
+	bash scripts/deps.sh
+	./$(BIN) bench --scenario bench/scenarios/primitives.yaml --out results/primitives
+	./$(BIN) report results/primitives
+
 yardstick: build
 	./bin/futexfloor -wwly ./$(BIN) -rounds 3 -workers 8,64 -duration 3s -warmup 500ms -out results/yardstick
 

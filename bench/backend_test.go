@@ -66,7 +66,8 @@ func TestSmoke(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"wwly", "wwly-tls", "wwly-raft", "flock", "redsync", "redislock", "etcd", "etcd3", "tcp-echo", "futex-fifo", "none"}
+	want := []string{"wwly", "wwly-tls", "wwly-raft", "flock", "redsync", "redislock", "etcd", "etcd3",
+		"redis-pubsub", "etcd-watch", "tcp-echo", "futex-fifo", "futex-bcast", "none"}
 	if got := bench.Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v; want %v", got, want)
 	}
@@ -93,6 +94,9 @@ func TestRegistry(t *testing.T) {
 		{"etcd3", true, true},
 		{"tcp-echo", false, false},
 		{"futex-fifo", true, true},
+		{"futex-bcast", false, false},
+		{"redis-pubsub", false, false},
+		{"etcd-watch", false, false},
 		{"none", false, false},
 	}
 	for _, tt := range tests {

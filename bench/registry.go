@@ -12,10 +12,10 @@ import (
 // network peers (peerBackends) are left out of a lean worker build (tag wwlylean): their client
 // libraries would make every wwly or flock worker process pay for Redis and etcd code.
 var backends = slices.Concat([]Backend{wwlyBackend{}, wwlyTLSBackend{}, wwlyRaftBackend{}, flockBackend{}}, peerBackends,
-	[]Backend{echoBackend{}, futexBackend{}, noneBackend{}})
+	[]Backend{echoBackend{}, futexBackend{}, futexBcastBackend{}, noneBackend{}})
 
 // leanNames are the backends a lean worker (built with tag wwlylean) links.
-var leanNames = []string{"wwly", "wwly-tls", "wwly-raft", "flock", "tcp-echo", "futex-fifo", "none"}
+var leanNames = []string{"wwly", "wwly-tls", "wwly-raft", "flock", "tcp-echo", "futex-fifo", "futex-bcast", "none"}
 
 // InLeanWorker reports whether the lean worker binary (cmd/wwly-worker built with tag wwlylean)
 // can drive backend name; the others need the full worker.

@@ -52,6 +52,10 @@ func testLookup(name string) (bench.Backend, error) {
 		return fileBackend{name: name, stall: true}, nil
 	case "tslow":
 		return fileBackend{name: name, slow: true}, nil
+	case "futex-bcast", "flock": // real backends with no server, for the workloads (workload_test.go)
+		return bench.Lookup(name)
+	case "tnolock":
+		return noLockBackend{}, nil
 	}
 	return nil, fmt.Errorf("no test backend %q", name)
 }

@@ -37,6 +37,8 @@ type CellSpec struct {
 	// MinOps is the fewest measured ops per worker for the cell to be a result (see
 	// runfile.Cell.Judge); 0 means the default.
 	MinOps int
+	// Work is the cell's workload (zero: the mutex); see workload.go.
+	Work WorkSpec
 }
 
 // Validate rejects a spec that cannot run.
@@ -89,6 +91,7 @@ func RunCell(ctx context.Context, o CellOptions) Cell {
 	}
 	cell := Cell{Backend: s.Backend, Workers: s.Workers, Locks: s.Locks, HoldNs: int64(s.Hold), Mode: mode,
 		Rate: s.Rate, Repeat: s.Repeat, DurationNs: int64(s.Duration), Seed: s.Seed}
+	s.Work.describe(&cell)
 	if err := s.Validate(); err != nil {
 		cell.Failed = err.Error()
 		return cell
@@ -142,6 +145,11 @@ func (c *coordinator) run(ctx context.Context) error {
 	}
 	defer os.Remove(shmPath)
 	defer w.Close()
+	fan, err := c.openWork(ctx) // nil unless the workload is fanout (fanout.go)
+	if err != nil {
+		return err
+	}
+	defer fan.close()
 	if err := c.start(ctx, c.workerConfig(shmPath)); err != nil {
 		return err
 	}
@@ -159,8 +167,14 @@ func (c *coordinator) run(ctx context.Context) error {
 	c.cell.BarrierNs += int64(margin)
 
 	measureAt := c.startWall.Add(s.Warmup)
+	if fan != nil {
+		go fan.run(ctx, c.startWall, measureAt.Add(s.Duration))
+	}
 	end, err := c.collect(ctx, w, measureAt)
 	if err != nil {
+		return err
+	}
+	if err := fan.wait(); err != nil {
 		return err
 	}
 	if pid := c.o.ServerPID; pid > 0 {
@@ -169,7 +183,11 @@ func (c *coordinator) run(ctx context.Context) error {
 		}
 	}
 	c.cell.DurationNs = int64(end.Sub(measureAt))
-	return c.finish(w, measureAt, end)
+	if err := c.finish(w, measureAt, end); err != nil {
+		return err
+	}
+	fan.conclude(c.cell)
+	return nil
 }
 
 // workerConfig is what every worker of the cell gets, before its index and seed.
@@ -177,11 +195,15 @@ func (c *coordinator) workerConfig(shmPath string) WorkerConfig {
 	s := c.s
 	names := make([]string, s.Locks)
 	for i := range names {
-		names[i] = fmt.Sprintf("bench-c%d-r%d-%d", s.Index, s.Repeat, i)
+		names[i] = lockName(s, i)
 	}
 	return WorkerConfig{Backend: s.Backend, Env: c.o.Env, Names: names, Timing: s.Timing, Shm: shmPath,
-		Tokens: c.o.Backend.Tokens(), ConnectTimeout: 60*time.Second + time.Duration(s.Workers)*30*time.Millisecond}
+		Tokens: c.o.Backend.Tokens(), ConnectTimeout: 60*time.Second + time.Duration(s.Workers)*30*time.Millisecond,
+		Work: s.Work}
 }
+
+// lockName is the name of lock i of cell s: unique per cell and repeat.
+func lockName(s CellSpec, i int) string { return fmt.Sprintf("bench-c%d-r%d-%d", s.Index, s.Repeat, i) }
 
 // start spawns the cell's workers, a bounded number pending at a time, and waits for every
 // READY — or, when the pool already holds this backend's W workers from the previous cell, hands

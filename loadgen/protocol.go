@@ -45,6 +45,8 @@ type WorkerConfig struct {
 	Tokens bool   `json:"tokens"`
 	// ConnectTimeout bounds connecting, retries included (default 1 min).
 	ConnectTimeout time.Duration `json:"connect_timeout_ns"`
+	// Work is the cell's workload (zero: the mutex); see workload.go.
+	Work WorkSpec `json:"work,omitzero"`
 }
 
 // Timing is a cell's clock settings. The scenario is turned into it once (TimingOf), and it

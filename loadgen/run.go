@@ -98,19 +98,27 @@ func RunScenario(ctx context.Context, o Options) (*Run, error) {
 	rep.Logf("wwly bench %q: %d cells, at least %v; seed %d; writing %s", sc.Name, sc.Cells(), sc.Estimate(), sc.Seed, o.OutDir)
 	rep.Plan(sc.Cells(), sc.Warmup.Std()+sc.Duration.Std())
 
-	maxW := 0
-	for _, w := range sc.Workers {
-		maxW = max(maxW, w)
-	}
 	index := 0
-	for _, name := range sc.Backends {
-		if ctx.Err() != nil {
-			break
+	// A scenario with parts runs each stage in turn (runfile.Config.Stages); each stage's
+	// backends get their own scratch dir, as a backend may start again in a later stage.
+	for si, st := range sc.Stages() {
+		maxW := 0
+		for _, w := range st.Workers {
+			maxW = max(maxW, w)
 		}
-		cells := runBackend(ctx, o, sc, name, maxW, scratch, &index, rep)
-		run.Cells = append(run.Cells, cells...)
-		if err := writeRun(o.OutDir, run); err != nil {
-			return run, err
+		stScratch := scratch
+		if len(sc.Parts) > 0 {
+			stScratch = filepath.Join(scratch, fmt.Sprintf("stage%d", si))
+		}
+		for _, name := range st.Backends {
+			if ctx.Err() != nil {
+				break
+			}
+			cells := runBackend(ctx, o, st, name, maxW, stScratch, &index, rep)
+			run.Cells = append(run.Cells, cells...)
+			if err := writeRun(o.OutDir, run); err != nil {
+				return run, err
+			}
 		}
 	}
 	rep.Close()
@@ -141,10 +149,12 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			}
 		}
 	}
+	work := WorkSpecOf(&sc)
 	skipAll := func(why string, failed bool) []Cell {
 		each(func(w, l, r int) {
 			c := Cell{Backend: name, Workers: w, Locks: l, HoldNs: int64(sc.Hold), Mode: modeOf(sc.Rate),
 				Rate: sc.Rate, Repeat: r}
+			work.describe(&c)
 			if failed {
 				c.Failed = why
 			} else {
@@ -158,6 +168,10 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 	b, err := o.Lookup(name)
 	if err != nil {
 		return skipAll(err.Error(), true)
+	}
+	if err := bench.Supports(b, work.Workload); err != nil {
+		rep.Logf("%s: skipped for workload %s: %v", name, work.Workload, err)
+		return skipAll(err.Error(), false)
 	}
 	dir := filepath.Join(scratch, name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -204,9 +218,15 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		*index++
 		spec := CellSpec{Backend: name, Workers: w, Locks: l, Timing: timing, Seed: sc.Seed + int64(*index)*1_000_003,
-			Repeat: r, Index: *index, OpsPerWorker: sc.OpsPerWorker, MinOps: sc.MinOps()}
+			Repeat: r, Index: *index, OpsPerWorker: sc.OpsPerWorker, MinOps: sc.MinOps(), Work: work}
 		if sc.OpsPerWorker > 0 {
 			spec.MinWindow = sc.Duration.Std()
+		}
+		if work.Workload == WorkloadFanout {
+			// A waiter makes one op per round: it is a result when the waiters woke in at least
+			// half the rounds on average (a round cut by the window's end, or a failed wait, is
+			// missing), and conclusive when each did.
+			spec.MinOps = max(1, work.Rounds/2)
 		}
 		if spec.Interval <= 0 {
 			spec.Interval = DefaultInterval(spec.Duration, w)
@@ -216,6 +236,10 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 			label += fmt.Sprintf(" #%d", r)
 		}
 		hlogRel := fmt.Sprintf("%s-w%d-l%d-r%d.hlog", name, w, l, r)
+		if work.Other() {
+			label = work.Workload + " " + label
+			hlogRel = work.Workload + "-" + hlogRel
+		}
 		f, err := os.Create(filepath.Join(o.OutDir, hlogRel))
 		if err != nil {
 			cells = append(cells, Cell{Backend: name, Workers: w, Locks: l, Failed: err.Error()})
@@ -223,7 +247,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		}
 		prog := rep.Cell(label)
 		cell := RunCell(ctx, CellOptions{Spec: spec, Backend: b, Env: inst.Env(), ServerPID: inst.ServerPID(),
-			Command: command, Pool: pool, Dir: dir, Hlog: f, Progress: prog})
+			Command: command, Pool: pool, Dir: dir, Hlog: f, Progress: prog, Grace: work.grace(w)})
 		prog.Done()
 		_ = f.Close()
 		cell.Hlog = hlogRel

@@ -32,7 +32,7 @@ func TestLoadScenarioEmbedded(t *testing.T) {
 		{arg: "full.yaml", wantName: "full"},
 		{arg: "bench/scenarios/gate.yaml", wantName: "gate"},
 		{arg: "mine.yaml", wantName: "mine"},
-		{arg: "nope", wantErr: "embedded: full, gate, quick"},
+		{arg: "nope", wantErr: "embedded: full, gate, primitives, quick"},
 		{arg: "elsewhere/quick.yaml", wantErr: "neither a file nor an embedded scenario"},
 	}
 	for _, tt := range tests {

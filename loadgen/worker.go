@@ -104,6 +104,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, lookup Lookup) 
 
 // runCell runs one cell on an open client: checker, lockers, READY, barrier, loop, final.
 func runCell(ctx context.Context, cfg WorkerConfig, cl bench.Client, retries int, enc *json.Encoder) error {
+	if cfg.Work.Other() {
+		return runWorkload(ctx, cfg, cl, retries, enc) // workload.go
+	}
 	w, err := OpenWitness(cfg.Shm)
 	if err != nil {
 		return err

@@ -24,11 +24,14 @@ var nonLocks = map[string]bool{"none": true, "tcp-echo": true}
 
 // GroupKey identifies a scenario cell group: cells that differ only by backend (and repeat).
 type GroupKey struct {
-	Workers int
-	Locks   int
-	HoldNs  int64
-	Mode    string
-	Rate    float64
+	// Workload is the cells' workload ("" for the mutex): cells of different workloads are
+	// different measurements even on one backend.
+	Workload string
+	Workers  int
+	Locks    int
+	HoldNs   int64
+	Mode     string
+	Rate     float64
 }
 
 // String is the group's title, e.g. "workers=64 locks=1 hold=0s closed".
@@ -36,6 +39,9 @@ func (k GroupKey) String() string {
 	s := fmt.Sprintf("workers=%d locks=%d hold=%s %s", k.Workers, k.Locks, time.Duration(k.HoldNs), k.Mode)
 	if k.Mode == "open" {
 		s += fmt.Sprintf(" rate=%s/s per worker", fmtFloat(k.Rate))
+	}
+	if k.Workload != "" {
+		s = k.Workload + " " + s
 	}
 	return s
 }
@@ -49,11 +55,15 @@ func (k GroupKey) seriesString() string {
 	if k.Mode == "open" {
 		s += fmt.Sprintf(" rate=%s/s", fmtFloat(k.Rate))
 	}
+	if k.Workload != "" {
+		s = k.Workload + " " + s
+	}
 	return s
 }
 
 func compareKeys(a, b GroupKey) int {
 	return cmp.Or(
+		cmp.Compare(a.Workload, b.Workload),
 		cmp.Compare(a.Mode, b.Mode),
 		cmp.Compare(a.Rate, b.Rate),
 		cmp.Compare(a.Locks, b.Locks),
@@ -69,7 +79,7 @@ type Group struct {
 }
 
 func keyOf(c *Cell) GroupKey {
-	k := GroupKey{Workers: c.Workers, Locks: c.Locks, HoldNs: c.HoldNs, Mode: c.Mode}
+	k := GroupKey{Workload: c.Workload, Workers: c.Workers, Locks: c.Locks, HoldNs: c.HoldNs, Mode: c.Mode}
 	if c.Mode == "open" {
 		k.Rate = c.Rate
 	}

@@ -30,6 +30,7 @@ func RenderHTML(w io.Writer, d *Data) error {
 		Versions:  d.versionRows(),
 		Reproduce: d.Reproduce(),
 		Hgrms:     d.hgrmFiles(),
+		Prims:     primitiveSections(d),
 	}
 	rep := d.multiRepeat()
 	for _, g := range d.Groups() {
@@ -72,6 +73,7 @@ type htmlPage struct {
 	Reproduce                        string
 	Hgrms                            [][2]string
 	Spectrum, Sweep, Timeline        []htmlFigure
+	Prims                            []primSection
 }
 
 type htmlGroup struct {
@@ -132,7 +134,16 @@ ops/s above 1× is faster, p99 below 1× is better.
 {{end}}{{if .Skipped}}<p>Skipped: {{.Skipped}}.</p>
 {{end}}{{if .Uncorrected}}<p>{{.Uncorrected}}</p>
 {{end}}{{end}}</section>
-<section id="spectrum">
+{{if .Prims}}<section id="primitives">
+<h2>Primitives</h2>
+{{range .Prims}}<h3>{{.Title}}</h3>
+<p>{{.Intro}}</p>
+<table>
+<tr>{{range .Table.Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Table.Rows}}<tr{{if .Alert}} class="alert"{{end}}>{{range $i, $c := .Cells}}<td{{if ne $i 0}} class="r"{{end}}>{{$c}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}</section>
+{{end}}<section id="spectrum">
 <h2>Latency by percentile</h2>
 <p>HdrHistogram-style: the x axis stretches the tail (1/(1−p) on a log scale), both axes logarithmic.</p>
 {{range .Spectrum}}<figure><figcaption>{{.Title}}</figcaption>

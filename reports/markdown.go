@@ -53,6 +53,14 @@ func (m *mdWriter) report(d *Data) {
 		}
 	}
 
+	if ps := primitiveSections(d); len(ps) > 0 {
+		m.p("## Primitives\n\n")
+		for _, p := range ps {
+			m.p("### %s\n\n%s\n\n", mdEscape(p.Title), mdEscape(p.Intro))
+			m.table(p.Table)
+		}
+	}
+
 	m.p("## Skipped backends\n\n")
 	if sk := d.skips(); len(sk) == 0 {
 		m.p("None: every configured backend ran.\n\n")

@@ -43,6 +43,21 @@ type Config struct {
 	Seed int64 `yaml:"seed" json:"seed,omitempty"`
 	// ServerArgs are extra flags for the wwly server (tunables), e.g. ["--flush-batch=64"].
 	ServerArgs []string `yaml:"server_args" json:"server_args,omitempty"`
+
+	// Workload is what each cell's workers do (see workload.go): "mutex" (the default, also
+	// ""), "fanout", "rw" or "semaphore".
+	Workload string `yaml:"workload,omitempty" json:"workload,omitempty"`
+	// ReadFraction is the share of rw ops that take the lock shared (0.9 when zero).
+	ReadFraction float64 `yaml:"read_fraction,omitempty" json:"read_fraction,omitempty"`
+	// Permits is the semaphore's value (4 when zero).
+	Permits int `yaml:"permits,omitempty" json:"permits,omitempty"`
+	// Rounds is the number of measured set/wake rounds of a fanout cell (DefaultRounds when
+	// zero); Duration caps them.
+	Rounds int `yaml:"rounds,omitempty" json:"rounds,omitempty"`
+	// Parts, when present, are further scenarios run after this one (itself only when it lists
+	// backends), each with its own workload, backends and workers; a part's zero fields take this
+	// one's values (see Stages).
+	Parts []Config `yaml:"parts,omitempty" json:"parts,omitempty"`
 }
 
 // MinOps is the effective minimum of measured ops per worker.
@@ -64,6 +79,12 @@ func (s *Config) Window() time.Duration {
 
 // Validate reports the first problem with s, precisely.
 func (s *Config) Validate() error {
+	if len(s.Parts) > 0 {
+		return s.validateStages()
+	}
+	if err := s.validateWorkload(); err != nil {
+		return err
+	}
 	switch {
 	case len(s.Backends) == 0:
 		return fmt.Errorf("%w: no backends", ErrScenario)
@@ -106,13 +127,21 @@ func (s *Config) Validate() error {
 	return nil
 }
 
-// Cells is the number of cells the scenario measures.
+// Cells is the number of cells the scenario measures (every stage's).
 func (s *Config) Cells() int {
-	return len(s.Backends) * len(s.Workers) * len(s.Locks) * max(s.Repeat, 1)
+	n := 0
+	for _, st := range s.Stages() {
+		n += len(st.Backends) * len(st.Workers) * len(st.Locks) * max(st.Repeat, 1)
+	}
+	return n
 }
 
 // Estimate is a rough wall time of the run: warm-up plus window per cell (an ops-sized window
 // counts as its cap, so this is then an upper bound of the windows).
 func (s *Config) Estimate() time.Duration {
-	return time.Duration(s.Cells()) * (s.Warmup.Std() + s.Window())
+	var d time.Duration
+	for _, st := range s.Stages() {
+		d += time.Duration(st.Cells()) * (st.Warmup.Std() + st.Window())
+	}
+	return d
 }

@@ -59,6 +59,13 @@ type Cell struct {
 	Repeat  int     `json:"repeat"`
 	// ServerArgs are the wwly server tunables this cell ran with (wwly backend only).
 	ServerArgs []string `json:"server_args,omitempty"`
+	// Workload is what the workers did ("" for mutex, as before it existed); ReadFraction and
+	// Permits are the rw and semaphore parameters. Fanout holds a fanout cell's wake figures (its
+	// Latency is the same wake distribution, so the common tables read it too).
+	Workload     string  `json:"workload,omitempty"`
+	ReadFraction float64 `json:"read_fraction,omitempty"`
+	Permits      int     `json:"permits,omitempty"`
+	Fanout       *Fanout `json:"fanout,omitempty"`
 
 	DurationNs int64   `json:"duration_ns"` // measured window (as it ended, for an ops-sized one)
 	Ops        int64   `json:"ops"`

@@ -9,7 +9,7 @@ import (
 // Every file of the directory is embedded, byte for byte, and found with or without ".yaml".
 func TestEmbedded(t *testing.T) {
 	names := Names()
-	for _, want := range []string{"full", "gate", "quick"} {
+	for _, want := range []string{"full", "gate", "primitives", "quick"} {
 		if _, ok := Lookup(want); !ok {
 			t.Errorf("%s not embedded (have %v)", want, names)
 		}
