@@ -16,7 +16,7 @@ func TestWwlyRaft(t *testing.T) {
 		t.Skip("builds the wwly binary; skipped in -short")
 	}
 	bin := buildWwly(t)
-	benchtest.Run(t, lookup(t, "wwly-raft"), bench.StartOptions{Binary: bin, Dir: memDir(t)})
+	benchtest.Run(t, lookup(t, "wwly-raft"), bench.StartOptions{Binary: bin, Dir: memDir(t), ServerArgs: slowRaft})
 }
 
 // TestFailoverTimeWwlyRaft kills -9 the leader of a 3-server wwly cluster once, while one
@@ -29,7 +29,7 @@ func TestFailoverTimeWwlyRaft(t *testing.T) {
 	bin := buildWwly(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	o := bench.FailoverOptions{Backend: "wwly-raft", Trials: 1, Start: bench.StartOptions{Binary: bin, Dir: memDir(t)}}
+	o := bench.FailoverOptions{Backend: "wwly-raft", Trials: 1, Start: bench.StartOptions{Binary: bin, Dir: memDir(t), ServerArgs: slowRaft}}
 	trials, err := bench.MeasureFailover(ctx, o, func(i int, tr bench.FailoverTrial) { t.Logf("trial %d: %v", i+1, tr) })
 	if err != nil {
 		t.Fatal(err)
@@ -38,3 +38,8 @@ func TestFailoverTimeWwlyRaft(t *testing.T) {
 		t.Fatalf("trials %v: want one with a measured gap", trials)
 	}
 }
+
+// slowRaft gives the test clusters raft timeouts of 1 s instead of the 300 ms default: tests run
+// beside `go test -race` of every other package, where a 300 ms heartbeat can lapse and elect
+// a new leader mid-test (the tests check safety; speed is the failover command's job).
+var slowRaft = []string{"--raft-heartbeat-timeout=1s", "--raft-election-timeout=1s"}
