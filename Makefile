@@ -6,7 +6,7 @@ FUZZTIME ?= 20s
 # Debian's interpreter sees the python3-* packages scripts/deps.sh installs.
 PYTHON  ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 
-.PHONY: build test cross test-python bench bench-quick bench-primitives yardstick fuzz lint clean
+.PHONY: build test cross test-python bench bench-quick bench-scale bench-primitives yardstick fuzz lint clean
 
 # wwly itself, and beside it the worker processes `wwly bench` starts by the thousand: a lean one
 # (wwly, flock, tcp-echo, futex-fifo, none; no Redis/etcd code) and one with every backend.
@@ -37,15 +37,20 @@ cross:
 test-python: build
 	cd python && WWLY_BIN=$(CURDIR)/$(BIN) $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
-# Installs/starts what the harness needs (or says what it skips), runs the two sections — scale
-# (wwly at W=2000) first, then full (every backend, W up to 1000), so results/latest is full's —
-# and renders both reports. Both always run; the target fails if either did (≤ 15 min here).
+# Installs/starts what the harness needs (or says what it skips), runs the full scenario (every
+# backend, W up to 1000, one hot lock and 64 names) and renders its report.
 bench: build
 	bash scripts/deps.sh
-	rm -rf results/scale results/full
-	./$(BIN) bench --scenario bench/scenarios/scale.yaml --out results/scale; s=$$?; \
-	./$(BIN) bench --scenario bench/scenarios/full.yaml --out results/full; f=$$?; \
-	./$(BIN) report results/scale && ./$(BIN) report results/full && test $$s -eq 0 && test $$f -eq 0
+	./$(BIN) bench --scenario bench/scenarios/full.yaml --out results/full
+	./$(BIN) report results/full
+
+# wwly alone at W=2000 (issue 7's scale goal). Kept out of `make bench` while its cells do not
+# finish: on 2 vCPUs spawning 2000 workers took 2 min 53 s and both cells ended "did not finish:
+# workers still silent 35 s past the deadline" (2026-11-29).
+bench-scale: build
+	bash scripts/deps.sh
+	./$(BIN) bench --scenario bench/scenarios/scale.yaml --out results/scale
+	./$(BIN) report results/scale
 
 bench-quick: build
 	bash scripts/deps.sh
