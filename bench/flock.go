@@ -70,6 +70,11 @@ type flockClient struct {
 }
 
 func (c *flockClient) Locker(name string) (Locker, error) {
+	return c.open(name)
+}
+
+// open gives name's lock file an fd of its own (a separate flock owner), closed by Close.
+func (c *flockClient) open(name string) (*flockLocker, error) {
 	if name == "" {
 		return nil, fmt.Errorf("bench: flock: empty lock name")
 	}

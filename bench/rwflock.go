@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,18 +17,10 @@ var _ RWLocker = (*flockClient)(nil)
 // blocking calls cannot be interrupted (see flockLocker.Lock): the harness's ctx ends only at the
 // end of the window, when the holders leave, so a waiter returns soon after anyway.
 func (c *flockClient) RWLock(name string) (RWLock, error) {
-	if name == "" {
-		return nil, fmt.Errorf("bench: flock: empty lock name")
-	}
-	path := filepath.Join(c.dir, nameFile("flock-", name))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	l, err := c.open(name)
 	if err != nil {
-		return nil, fmt.Errorf("bench: flock: %w", err)
+		return nil, err
 	}
-	l := &flockLocker{f: f, fd: int(f.Fd())}
-	c.mu.Lock()
-	c.lockers = append(c.lockers, l) // closed by Close
-	c.mu.Unlock()
 	return flockRW{l: l}, nil
 }
 

@@ -205,23 +205,41 @@ func (l *loop) allocate() {
 	}
 }
 
+// window is a cell's timing as one worker sees it: its start, when measuring begins and ends, the
+// interval of its latency log, the contexts that bound acquires (the window) and releases (a
+// grace past it), and the worker's seeded random source. Every workload's loop starts from one.
+type window struct {
+	base, measureAt, end time.Time
+	interval             time.Duration
+	lockCtx, unlockCtx   context.Context
+	rng                  *rand.Rand
+}
+
+// openWindow starts the cell's clock now; the returned func releases the contexts.
+func (l *loop) openWindow(ctx context.Context) (window, func()) {
+	cfg := l.cfg
+	w := window{base: time.Now(), interval: cfg.Interval}
+	l.started = w.base.UnixNano()
+	w.measureAt = w.base.Add(cfg.Warmup)
+	w.end = w.measureAt.Add(cfg.Duration)
+	if w.interval <= 0 {
+		w.interval = time.Second
+	}
+	var cancel, ucancel context.CancelFunc
+	w.lockCtx, cancel = context.WithDeadline(ctx, w.end)
+	// One context bounds every release of the cell: a per-op context.WithTimeout would arm and
+	// stop a runtime timer on every op, for nothing while the server answers.
+	w.unlockCtx, ucancel = context.WithDeadline(context.Background(), w.end.Add(unlockTimeout))
+	w.rng = rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Index)))
+	return w, func() { cancel(); ucancel() }
+}
+
 func (l *loop) run(ctx context.Context) error {
 	cfg := l.cfg
-	base := time.Now()
-	l.started = base.UnixNano()
-	measureAt := base.Add(cfg.Warmup)
-	end := measureAt.Add(cfg.Duration)
-	interval := cfg.Interval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	lockCtx, cancel := context.WithDeadline(ctx, end)
-	defer cancel()
-	// One context bounds every Unlock of the cell: a per-op context.WithTimeout would arm and
-	// stop a runtime timer on every op, for nothing while the server answers.
-	unlockCtx, ucancel := context.WithDeadline(context.Background(), end.Add(unlockTimeout))
-	defer ucancel()
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Index)))
+	w, closeWindow := l.openWindow(ctx)
+	defer closeWindow()
+	base, measureAt, end, interval := w.base, w.measureAt, w.end, w.interval
+	lockCtx, unlockCtx, rng := w.lockCtx, w.unlockCtx, w.rng
 	pacer := Pacer{Rate: cfg.Rate}
 
 	for i := int64(0); ; i++ {

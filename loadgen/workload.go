@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -168,20 +167,10 @@ func (l *loop) semBody(cl bench.Client) (func(context.Context) error, error) {
 // with probability sharedFrac), the checked hold, give; acquire latency recorded as the mutex
 // loop records it. permits > 0 makes every hold a counted one (a semaphore's).
 func (l *loop) runOps(ctx context.Context, o op, sharedFrac float64, permits int) error {
-	cfg := l.cfg
-	base := time.Now()
-	l.started = base.UnixNano()
-	measureAt := base.Add(cfg.Warmup)
-	end := measureAt.Add(cfg.Duration)
-	interval := cfg.Interval
-	if interval <= 0 {
-		interval = time.Second
-	}
-	lockCtx, cancel := context.WithDeadline(ctx, end)
-	defer cancel()
-	relCtx, rcancel := context.WithDeadline(context.Background(), end.Add(unlockTimeout))
-	defer rcancel()
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(cfg.Index)))
+	w, closeWindow := l.openWindow(ctx)
+	defer closeWindow()
+	measureAt, end, interval := w.measureAt, w.end, w.interval
+	lockCtx, relCtx, rng := w.lockCtx, w.unlockCtx, w.rng
 	for lockCtx.Err() == nil {
 		shared := rng.Float64() < sharedFrac
 		t0 := time.Now()
