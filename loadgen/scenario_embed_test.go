@@ -86,3 +86,15 @@ func TestBenchScenariosFitFifteenMinutes(t *testing.T) {
 		}
 	}
 }
+
+// TestDocScenarios: the scenario files the docs and notes name as the command behind a figure
+// still load (a renamed key would otherwise surface only when someone reruns them).
+func TestDocScenarios(t *testing.T) {
+	sc, err := LoadScenario("../docs/scenarios/fanout-w1000.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Workload != "fanout" || !slices.Equal(sc.Workers, []int{1000}) {
+		t.Errorf("fanout-w1000.yaml: workload %q at W %v; want fanout at 1000", sc.Workload, sc.Workers)
+	}
+}
