@@ -5,36 +5,22 @@ package loadgen
 import (
 	"fmt"
 	"time"
-
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // finish merges the finals, checks exclusion and writes the interval log.
 func (c *coordinator) finish(w *Witness, measureAt, end time.Time) error {
 	cell := c.cell
-	acq, holdRel, cyc := NewHistogram(), NewHistogram(), NewHistogram()
-	var unc *hdrhistogram.Histogram
-	if c.s.Rate > 0 {
-		unc = NewHistogram()
-	}
+	var acqSum, holdRelSum, cycSum, uncSum CountsSum
 	var totalOps int64
 	var firstStart, lastStart int64
 	cell.PerWorkerOps = make([]int64, len(c.procs))
 	for i, p := range c.procs {
 		f := p.final
-		pairs := []struct {
-			dst *hdrhistogram.Histogram
-			src string
-		}{{acq, f.Acquire}, {holdRel, f.HoldRelease}, {cyc, f.Cycle}, {unc, f.AcquireUncorrected}}
-		for _, pr := range pairs {
-			if pr.dst == nil {
-				continue
-			}
-			h, err := DecodeHistogram(pr.src)
-			if err != nil {
-				return fmt.Errorf("%w: worker %d: %w", ErrCell, i, err)
-			}
-			if err := MergeInto(pr.dst, h); err != nil {
+		for _, pr := range []struct {
+			dst *CountsSum
+			src Counts
+		}{{&acqSum, f.Acquire}, {&holdRelSum, f.HoldRelease}, {&cycSum, f.Cycle}, {&uncSum, f.AcquireUncorrected}} {
+			if err := pr.dst.Add(pr.src); err != nil {
 				return fmt.Errorf("%w: worker %d: %w", ErrCell, i, err)
 			}
 		}
@@ -60,13 +46,13 @@ func (c *coordinator) finish(w *Witness, measureAt, end time.Time) error {
 		return fmt.Errorf("%w: barrier broken: a worker started %v before the start instant", ErrCell, time.Duration(early))
 	}
 	cell.OpsPerSec = float64(cell.Ops) / time.Duration(cell.DurationNs).Seconds()
-	cell.Latency = PercentilesOf(acq)
-	if unc != nil {
-		p := PercentilesOf(unc)
+	cell.Latency = PercentilesOf(acqSum.Histogram())
+	if c.s.Rate > 0 {
+		p := PercentilesOf(uncSum.Histogram())
 		cell.LatencyUncorrected = &p
 	}
-	cell.HoldRelease = PercentilesOf(holdRel)
-	cell.Cycle = PercentilesOf(cyc)
+	cell.HoldRelease = PercentilesOf(holdRelSum.Histogram())
+	cell.Cycle = PercentilesOf(cycSum.Histogram())
 	cell.Jain = Jain(cell.PerWorkerOps)
 
 	r := w.Report()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -36,25 +37,73 @@ func Record(h *hdrhistogram.Histogram, ns int64) {
 	_ = h.RecordValue(ns) // cannot fail: ns is in range
 }
 
-// EncodeHistogram renders h in HdrHistogram's compressed base64 form (what .hlog files hold).
-func EncodeHistogram(h *hdrhistogram.Histogram) (string, error) {
-	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "", fmt.Errorf("%w: encode: %w", ErrHistogram, err)
+// Counts is a histogram of the harness's range (NewHistogram) as it travels from a worker to the
+// coordinator: the non-zero entries of its HdrHistogram counts array as (index, count) pairs.
+// Every worker's histograms have the same range, so indexes mean the same everywhere and the
+// coordinator merges by adding counts. HdrHistogram's compressed form (zlib + base64) cost each
+// worker a zlib writer's allocations and a walk of every bucket; with 2000 workers finishing
+// together that CPU burst delayed the last grants of a cell by tens of seconds (docs/harness.md).
+type Counts []int64
+
+// countsLen is the length of the counts array of a NewHistogram.
+var countsLen = sync.OnceValue(func() int { return len(NewHistogram().Export().Counts) })
+
+// CountsOf returns h's non-zero counts (h must come from NewHistogram).
+func CountsOf(h *hdrhistogram.Histogram) Counts {
+	if h == nil || h.TotalCount() == 0 {
+		return nil
 	}
-	return string(b), nil
+	var out Counts
+	for i, n := range h.Export().Counts {
+		if n != 0 {
+			out = append(out, int64(i), n)
+		}
+	}
+	return out
 }
 
-// DecodeHistogram reads what EncodeHistogram wrote. An empty string is an empty histogram.
-func DecodeHistogram(s string) (*hdrhistogram.Histogram, error) {
-	if s == "" {
-		return NewHistogram(), nil
+// validate checks what a decoder cannot: pairs complete, indexes in range and rising, counts
+// positive. It returns the total count.
+func (c Counts) validate() (int64, error) {
+	if len(c)%2 != 0 {
+		return 0, fmt.Errorf("%w: %d count words, want pairs", ErrHistogram, len(c))
 	}
-	h, err := hdrhistogram.Decode([]byte(s))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrHistogram, err)
+	var total int64
+	last := int64(-1)
+	for i := 0; i < len(c); i += 2 {
+		idx, n := c[i], c[i+1]
+		if idx <= last || idx >= int64(countsLen()) || n <= 0 || total+n < total {
+			return 0, fmt.Errorf("%w: pair %d (index %d, count %d) out of range or order", ErrHistogram, i/2, idx, n)
+		}
+		last, total = idx, total+n
 	}
-	return h, nil
+	return total, nil
+}
+
+// CountsSum adds the sparse counts of many histograms; Histogram turns the sum into one.
+type CountsSum struct{ counts []int64 }
+
+// Add adds c (already validated by DecodeMessage, re-checked here for direct callers).
+func (s *CountsSum) Add(c Counts) error {
+	if _, err := c.validate(); err != nil {
+		return err
+	}
+	if s.counts == nil {
+		s.counts = make([]int64, countsLen())
+	}
+	for i := 0; i < len(c); i += 2 {
+		s.counts[c[i]] += c[i+1]
+	}
+	return nil
+}
+
+// Histogram is the sum as an HdrHistogram of the harness's range.
+func (s *CountsSum) Histogram() *hdrhistogram.Histogram {
+	if s.counts == nil {
+		return NewHistogram()
+	}
+	return hdrhistogram.Import(&hdrhistogram.Snapshot{LowestTrackableValue: histLowest,
+		HighestTrackableValue: histHighest, SignificantFigures: histSigFigs, Counts: s.counts})
 }
 
 // MergeInto adds src into dst and fails if any value had to be dropped (src's range exceeds

@@ -1,13 +1,16 @@
 package loadgen
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-func TestHistogramEncodeMerge(t *testing.T) {
+func TestCountsMerge(t *testing.T) {
 	a, b := NewHistogram(), NewHistogram()
 	for v := int64(1); v <= 1000; v++ {
 		Record(a, v*1000) // 1 µs .. 1 ms
@@ -15,33 +18,30 @@ func TestHistogramEncodeMerge(t *testing.T) {
 	}
 	Record(b, 0)       // clamped up
 	Record(b, 120*1e9) // clamped down to 60 s
-	sa, err := EncodeHistogram(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sb, err := EncodeHistogram(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	da, err := DecodeHistogram(sa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := DecodeHistogram(sb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !da.Equals(a) || !db.Equals(b) {
-		t.Fatal("decode(encode(h)) != h")
-	}
-	m := NewHistogram()
-	for _, h := range []*hdrhistogram.Histogram{da, db} {
-		if err := MergeInto(m, h); err != nil {
+	var one, both CountsSum
+	for _, h := range []*hdrhistogram.Histogram{a, b} {
+		if err := both.Add(CountsOf(h)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := one.Add(CountsOf(a)); err != nil {
+		t.Fatal(err)
+	}
+	if !one.Histogram().Equals(a) {
+		t.Fatal("Histogram(CountsOf(h)) != h")
+	}
+	m := both.Histogram()
 	if got, want := m.TotalCount(), a.TotalCount()+b.TotalCount(); got != want {
 		t.Fatalf("merged count %d, want %d", got, want)
+	}
+	ref := NewHistogram()
+	for _, h := range []*hdrhistogram.Histogram{a, b} {
+		if err := MergeInto(ref, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !m.Equals(ref) {
+		t.Fatal("summed counts differ from HdrHistogram's own merge")
 	}
 	p := PercentilesOf(m)
 	if p.P50 < 900_000 || p.P50 > 1_100_000 || p.Max < 59e9 {
@@ -53,9 +53,20 @@ func TestHistogramEncodeMerge(t *testing.T) {
 	if (PercentilesOf(NewHistogram()) != Percentiles{}) {
 		t.Fatal("empty histogram has percentiles")
 	}
-	empty, err := DecodeHistogram("")
-	if err != nil || empty.TotalCount() != 0 {
-		t.Fatalf("empty string: %v %v", empty, err)
+	var empty CountsSum
+	if CountsOf(NewHistogram()) != nil || empty.Histogram().TotalCount() != 0 {
+		t.Fatal("an empty histogram's counts are not empty")
+	}
+}
+
+func TestCountsRejects(t *testing.T) {
+	n := int64(countsLen())
+	for _, c := range []Counts{{1}, {-1, 1}, {n, 1}, {5, 0}, {5, -2}, {7, 1, 7, 1}, {9, 1, 3, 1},
+		{1, 1 << 62, 2, 1 << 62}} {
+		var s CountsSum
+		if err := s.Add(c); !errors.Is(err, ErrHistogram) {
+			t.Errorf("counts %v: err %v, want ErrHistogram", c, err)
+		}
 	}
 }
 
@@ -85,19 +96,27 @@ func TestJain(t *testing.T) {
 	}
 }
 
-func FuzzDecodeHistogram(f *testing.F) {
+func FuzzCounts(f *testing.F) {
 	h := NewHistogram()
 	Record(h, 12345)
-	s, _ := EncodeHistogram(h)
-	f.Add(s)
-	f.Add("")
-	f.Add("HISTFAAAAB")
-	f.Fuzz(func(t *testing.T, s string) {
-		h, err := DecodeHistogram(s)
-		if err == nil {
-			_ = PercentilesOf(h)
-			_ = MergeInto(NewHistogram(), h)
+	Record(h, 9e9)
+	f.Add([]byte(fmt.Sprint([]int64(CountsOf(h)))))
+	f.Add([]byte("[]"))
+	f.Add([]byte("[3 1 2 1]"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var c Counts
+		if json.Unmarshal([]byte(strings.ReplaceAll(string(b), " ", ",")), &c) != nil {
+			return
 		}
+		var s CountsSum
+		total, err := c.validate()
+		if err := s.Add(c); err != nil {
+			return
+		}
+		if err != nil || s.Histogram().TotalCount() != total {
+			t.Fatalf("counts %v: accepted with total %d, histogram holds %d", c, total, s.Histogram().TotalCount())
+		}
+		_ = PercentilesOf(s.Histogram())
 	})
 }
 

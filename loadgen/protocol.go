@@ -94,10 +94,10 @@ type Message struct {
 	TotalOps           int64  `json:"total_ops,omitempty"` // critical sections entered, warm-up included
 	Errors             int64  `json:"errors,omitempty"`
 	Violations         int64  `json:"violations,omitempty"` // this worker's witness + token failures
-	Acquire            string `json:"acquire,omitempty"`
-	AcquireUncorrected string `json:"acquire_uncorrected,omitempty"`
-	HoldRelease        string `json:"hold_release,omitempty"`
-	Cycle              string `json:"cycle,omitempty"`
+	Acquire            Counts `json:"acquire,omitempty"`
+	AcquireUncorrected Counts `json:"acquire_uncorrected,omitempty"`
+	HoldRelease        Counts `json:"hold_release,omitempty"`
+	Cycle              Counts `json:"cycle,omitempty"`
 	MaxWaitNs          int64  `json:"max_wait_ns,omitempty"`
 	FirstError         string `json:"first_error,omitempty"`
 	StartedUnixNs      int64  `json:"started_unix_ns,omitempty"` // when the warm-up really began
@@ -128,6 +128,11 @@ func DecodeMessage(line []byte) (Message, error) {
 		}
 		if err := validateIntervals(m.Intervals, m.Ops); err != nil {
 			return Message{}, err
+		}
+		for _, c := range []Counts{m.Acquire, m.AcquireUncorrected, m.HoldRelease, m.Cycle} {
+			if _, err := c.validate(); err != nil {
+				return Message{}, fmt.Errorf("%w: final: %w", ErrProtocol, err)
+			}
 		}
 	case MsgError:
 		if m.Err == "" {

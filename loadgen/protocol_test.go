@@ -56,7 +56,7 @@ func TestDecodeConfig(t *testing.T) {
 }
 
 func FuzzDecodeMessage(f *testing.F) {
-	for _, s := range []string{`{"type":"ready"}`, `{"type":"final","ops":1,"total_ops":1,"acquire":"x"}`,
+	for _, s := range []string{`{"type":"ready"}`, `{"type":"final","ops":1,"total_ops":1,"acquire":[40,1]}`, `{"type":"final","ops":1,"total_ops":1,"acquire":[40]}`,
 		`{"type":"final","ops":1,"total_ops":1,"intervals":[{"k":0,"ops":1,"b":[5,1]}]}`,
 		`{"type":"error","err":"e"}`, `{`} {
 		f.Add([]byte(s))
@@ -71,6 +71,12 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		for _, iv := range m.Intervals {
 			iv.AddTo(NewHistogram()) // an accepted interval must merge without a panic
+		}
+		for _, c := range []Counts{m.Acquire, m.AcquireUncorrected, m.HoldRelease, m.Cycle} {
+			var s CountsSum
+			if err := s.Add(c); err != nil {
+				t.Fatalf("accepted a final whose counts do not merge: %v", err)
+			}
 		}
 	})
 }

@@ -178,7 +178,7 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 		return skipAll(err.Error(), true)
 	}
 	var serverArgs []string
-	if name == "wwly" {
+	if name == "wwly" || name == "wwly-tls" { // the single-node server, plain or TLS
 		serverArgs = sc.ServerArgs
 	}
 	inst, err := b.Start(ctx, bench.StartOptions{Dir: dir, Binary: o.Binary, ServerArgs: serverArgs,

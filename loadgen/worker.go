@@ -375,22 +375,8 @@ func (l *loop) send(m Message) error {
 }
 
 func (l *loop) final() error {
-	m := Message{Type: MsgFinal, Ops: l.ops, TotalOps: l.totalOps, Errors: l.errs, Violations: l.viol,
-		MaxWaitNs: l.maxWait, FirstError: l.firstErr, StartedUnixNs: l.started, Intervals: l.intervals.finish()}
-	var err error
-	if m.Acquire, err = EncodeHistogram(l.acquire); err != nil {
-		return err
-	}
-	if l.uncorrected != nil {
-		if m.AcquireUncorrected, err = EncodeHistogram(l.uncorrected); err != nil {
-			return err
-		}
-	}
-	if m.HoldRelease, err = EncodeHistogram(l.holdRel); err != nil {
-		return err
-	}
-	if m.Cycle, err = EncodeHistogram(l.cycle); err != nil {
-		return err
-	}
-	return l.send(m)
+	return l.send(Message{Type: MsgFinal, Ops: l.ops, TotalOps: l.totalOps, Errors: l.errs, Violations: l.viol,
+		MaxWaitNs: l.maxWait, FirstError: l.firstErr, StartedUnixNs: l.started, Intervals: l.intervals.finish(),
+		Acquire: CountsOf(l.acquire), AcquireUncorrected: CountsOf(l.uncorrected), HoldRelease: CountsOf(l.holdRel),
+		Cycle: CountsOf(l.cycle)})
 }

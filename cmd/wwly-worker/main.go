@@ -4,8 +4,8 @@
 //
 // It is built twice (see the Makefile):
 //
-//	go build -tags wwlylean -o bin/wwly-worker     ./cmd/wwly-worker  # wwly, wwly-tls, flock, tcp-echo, futex-fifo, none
-//	go build                -o bin/wwly-worker-net ./cmd/wwly-worker  # every backend, Redis and etcd included
+//	CGO_ENABLED=0 go build -tags wwlylean -o bin/wwly-worker     ./cmd/wwly-worker  # wwly, wwly-tls, flock, tcp-echo, futex-fifo, none
+//	CGO_ENABLED=0 go build                -o bin/wwly-worker-net ./cmd/wwly-worker  # every backend, Redis and etcd included
 //
 // `wwly bench` runs the one beside its own binary that drives the backend (bench.InLeanWorker),
 // and falls back to its hidden `wwly worker`. The protocol is loadgen.RunWorker's: JSON lines on
