@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"syscall"
 )
 
 // IOMode selects how a Client's connection reads and writes.
@@ -60,7 +61,7 @@ func dialTransport(ctx context.Context, addr string, mode IOMode) (transport, er
 	tc := conn.(*net.TCPConn)
 	_ = tc.SetNoDelay(true) // already Go's default; said here because the protocol depends on it
 	if mode != IOBlockingFD {
-		return netTransport{tc}, nil
+		return newNetTransport(tc)
 	}
 	t, err := blockingTransport(tc)
 	conn.Close() // the dup keeps the socket open; the netpoller lets go of the original fd
@@ -70,7 +71,21 @@ func dialTransport(ctx context.Context, addr string, mode IOMode) (transport, er
 	return t, nil
 }
 
-type netTransport struct{ *net.TCPConn }
+// netTransport is the default: a net.Conn whose reader parks in Go's netpoller. Its Read and
+// Write are per OS (transport_netio_*.go).
+type netTransport struct {
+	*net.TCPConn
+	rc syscall.RawConn
+}
+
+func newNetTransport(tc *net.TCPConn) (transport, error) {
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		tc.Close()
+		return nil, fmt.Errorf("raw conn: %w", err)
+	}
+	return netTransport{TCPConn: tc, rc: rc}, nil
+}
 
 func (netTransport) readerStart() {}
 func (netTransport) readerDone()  {}
