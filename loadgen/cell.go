@@ -128,10 +128,11 @@ type coordinator struct {
 	intervals map[int][]IntervalCounts // every worker's latencies by interval
 }
 
-// maxReuseWorkers bounds worker reuse across cells: at W=2000 handing 2000 reused workers their
-// next config took seconds, their start skew reached 8.5 s and their sessions timed out (every op
-// failed), while fresh workers ran clean. Above this, each cell spawns its own.
-const maxReuseWorkers = 1000
+// maxReuseWorkers bounds worker reuse across cells. It was 1000 while reused W=2000 workers'
+// sessions timed out; the cause was the server's heartbeat cut of a box starved by idle pings and
+// by 2000 compressed-histogram finals at once (docs/harness.md), both fixed, and respawning 2000
+// costs 25–40 s. Above this, each cell spawns its own.
+const maxReuseWorkers = 2000
 
 func (c *coordinator) run(ctx context.Context) error {
 	s := c.s
