@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +17,7 @@ import (
 // Spawning: at most maxPending workers may be started but not yet ready, so a few thousand Go
 // runtimes do not all boot at once on two cores.
 const (
+	maxPending   = 64
 	stderrTail   = 4 << 10
 	workerGOGC   = "50"
 	workerMemLim = "48MiB"
@@ -210,11 +209,3 @@ func (t *tailBuffer) String() string {
 	defer t.mu.Unlock()
 	return string(t.buf)
 }
-
-var maxPending = func() int {
-	n, _ := strconv.Atoi(os.Getenv("WWLY_MAXPENDING"))
-	if n > 0 {
-		return n
-	}
-	return 64
-}()
