@@ -18,8 +18,15 @@ var backends = slices.Concat([]Backend{wwlyBackend{}, wwlyTLSBackend{}, wwlyRaft
 var leanNames = []string{"wwly", "wwly-tls", "wwly-raft", "flock", "tcp-echo", "futex-fifo", "futex-bcast", "none"}
 
 // InLeanWorker reports whether the lean worker binary (cmd/wwly-worker built with tag wwlylean)
-// can drive backend name; the others need the full worker.
+// can drive backend name; the others need the Redis worker or the full worker.
 func InLeanWorker(name string) bool { return slices.Contains(leanNames, name) }
+
+// redisNames are the backends the Redis worker (tags wwlylean,wwlyredis) adds to leanNames.
+var redisNames = []string{"redsync", "redislock", "redis-pubsub"}
+
+// InRedisWorker reports whether the Redis worker binary can drive backend name: the lean set and
+// the Redis peers, without etcd's client (a gRPC stack whose start-up doubles a worker's).
+func InRedisWorker(name string) bool { return InLeanWorker(name) || slices.Contains(redisNames, name) }
 
 // ErrUnsupportedOS is returned by a backend that needs a kernel facility this OS lacks
 // (futex-fifo needs Linux's futex(2)).

@@ -1,4 +1,4 @@
-//go:build wwlylean
+//go:build wwlylean && !wwlyredis
 
 package bench
 

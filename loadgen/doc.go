@@ -9,7 +9,8 @@
 //   - RunScenario (run.go): starts each backend once, runs its cells, writes run.json through
 //     package runfile (the versioned contract reports, gate and tune read) and one HdrHistogram
 //     interval log per cell. Workers are the lean `wwly-worker` beside the wwly binary when it
-//     links the backend, else `wwly-worker-net`, else `wwly worker` (WorkerCommandFor).
+//     links the backend, else `wwly-worker-redis` when it does, else `wwly-worker-net`, else `wwly worker`
+//     (WorkerCommandFor).
 //   - RunCell (cell.go): starts W workers from a Pool (pool.go) in a bounded stream, waits for
 //     every READY, releases them together through a futex barrier, ends an ops-sized window when
 //     its target is met, merges their final reports (aggregate.go) and interval histograms

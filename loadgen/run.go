@@ -260,19 +260,24 @@ func runBackend(ctx context.Context, o Options, sc Scenario, name string, maxW i
 
 // Worker binaries looked for beside the wwly binary (make build puts them there).
 const (
-	LeanWorkerName = "wwly-worker"     // cmd/wwly-worker built with tag wwlylean
-	NetWorkerName  = "wwly-worker-net" // cmd/wwly-worker with every backend
+	LeanWorkerName  = "wwly-worker"       // cmd/wwly-worker built with tag wwlylean
+	RedisWorkerName = "wwly-worker-redis" // built with tags wwlylean,wwlyredis: lean + the Redis peers
+	NetWorkerName   = "wwly-worker-net"   // cmd/wwly-worker with every backend
 )
 
 // WorkerCommandFor returns how to start one worker process for backend, and the path it runs:
-// the lean worker beside binary when it links the backend (bench.InLeanWorker), else the full
-// worker beside binary, else binary's own hidden `worker` command. A lean worker costs a
+// the lean worker beside binary when it links the backend (bench.InLeanWorker), else the Redis
+// worker when it does (bench.InRedisWorker), else the full worker beside binary, else binary's
+// own hidden `worker` command. A lean worker costs a
 // fraction of the whole wwly binary in start-up time and memory, which W=2000 multiplies.
 func WorkerCommandFor(binary, backend string) (func() *exec.Cmd, string) {
 	dir := filepath.Dir(binary)
 	var names []string
 	if bench.InLeanWorker(backend) {
 		names = append(names, LeanWorkerName)
+	}
+	if bench.InRedisWorker(backend) {
+		names = append(names, RedisWorkerName)
 	}
 	for _, n := range append(names, NetWorkerName) {
 		p := filepath.Join(dir, n)

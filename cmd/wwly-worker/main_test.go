@@ -34,6 +34,15 @@ func TestLeanWorkerDeps(t *testing.T) {
 			t.Errorf("the lean worker links %s", banned)
 		}
 	}
+	redis := deps("-tags", "wwlylean,wwlyredis")
+	for _, banned := range []string{"go.etcd.io/", "google.golang.org/grpc", "github.com/spf13/cobra", "github.com/wwly/wwly/server"} {
+		if strings.Contains(redis, banned) {
+			t.Errorf("the Redis worker links %s", banned)
+		}
+	}
+	if !strings.Contains(redis, "github.com/go-redsync/redsync/v4") || !strings.Contains(redis, "github.com/bsm/redislock") {
+		t.Error("the Redis worker lacks redsync or redislock")
+	}
 	if full := deps(); !strings.Contains(full, "go.etcd.io/etcd/client/v3") {
 		t.Error("the full worker lacks the etcd client")
 	}
