@@ -43,7 +43,7 @@ test-python: build
 
 # Installs/starts what the harness needs (or says what it skips), runs the full scenario (every
 # backend, W up to 1000, one hot lock and 64 names), then scale.yaml (wwly alone at W=2000), and
-# renders both reports. Took 13 min 28 s for full.yaml alone on the 2-vCPU box (2026-11-29).
+# renders both reports: 14 min 26 s on the 2-vCPU box (2026-11-29, README).
 bench: build
 	bash scripts/deps.sh
 	./$(BIN) bench --scenario bench/scenarios/full.yaml --out results/full
