@@ -106,15 +106,6 @@ func (s *CountsSum) Histogram() *hdrhistogram.Histogram {
 		HighestTrackableValue: histHighest, SignificantFigures: histSigFigs, Counts: s.counts})
 }
 
-// MergeInto adds src into dst and fails if any value had to be dropped (src's range exceeds
-// dst's), so a merge never loses counts silently.
-func MergeInto(dst, src *hdrhistogram.Histogram) error {
-	if d := dst.Merge(src); d != 0 {
-		return fmt.Errorf("%w: %d values dropped while merging", ErrHistogram, d)
-	}
-	return nil
-}
-
 // PercentilesOf reads the report's percentiles from h (all zero for an empty histogram).
 func PercentilesOf(h *hdrhistogram.Histogram) Percentiles {
 	if h == nil || h.TotalCount() == 0 {
