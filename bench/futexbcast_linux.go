@@ -13,13 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
-)
 
-// futex(2) operations (linux/futex.h), without FUTEX_PRIVATE_FLAG: the generation word lives in a
-// file shared by the worker processes.
-const (
-	futexOpWait = 0
-	futexOpWake = 1
+	"github.com/wwly/wwly/internal/futex"
 )
 
 // futexBcastBackend is the fan-out yardstick: an event in a shared mmap'd file per name, set by
@@ -135,8 +130,7 @@ func (e *bcastEvent) Wait(ctx context.Context) error {
 			d = min(d, time.Until(deadline))
 		}
 		ts := unix.NsecToTimespec(int64(max(d, time.Microsecond)))
-		_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.gen)), futexOpWait,
-			uintptr(g), uintptr(unsafe.Pointer(&ts)), 0, 0)
+		_ = futex.Wait(e.gen, g, &ts)
 	}
 }
 
@@ -144,9 +138,7 @@ func (e *bcastEvent) Wait(ctx context.Context) error {
 func (e *bcastEvent) Set(context.Context) error {
 	e.flag.Store(1)
 	e.gen.Add(1)
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(e.gen)), futexOpWake,
-		uintptr(math.MaxInt32), 0, 0, 0)
-	if errno != 0 {
+	if errno := futex.Wake(e.gen, math.MaxInt32); errno != 0 {
 		return fmt.Errorf("bench: futex-bcast wake: %w", errno)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wwly/wwly/internal/futex"
 )
 
 // ioctlReadTermios is the ioctl isTerminal probes a descriptor with.
@@ -19,18 +21,9 @@ func workerAttr(pgid int) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pgid: pgid, Pdeathsig: syscall.SIGKILL}
 }
 
-// futex(2) operations from linux/futex.h, without FUTEX_PRIVATE_FLAG: the word is shared
-// between processes.
-const (
-	futexWait = 0
-	futexWake = 1
-)
-
 // wakeAll wakes every process sleeping in waitWhile on word, with one futex call.
 func wakeAll(word *uint32) error {
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWake,
-		uintptr(math.MaxInt32), 0, 0, 0)
-	if errno != 0 {
+	if errno := futex.Wake(sharedWord(word), math.MaxInt32); errno != 0 {
 		return fmt.Errorf("%w: futex wake: %w", ErrShm, errno)
 	}
 	return nil
@@ -41,11 +34,11 @@ func waitWhile(word *uint32, val uint32) error {
 	if atomic.LoadUint32(word) != val {
 		return nil
 	}
-	_, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWait,
-		uintptr(val), 0, 0, 0)
-	switch errno {
-	case 0, unix.EAGAIN, unix.EINTR, unix.ETIMEDOUT:
-		return nil
+	if errno := futex.Wait(sharedWord(word), val, nil); !futex.Normal(errno) {
+		return fmt.Errorf("%w: futex wait: %w", ErrShm, errno)
 	}
-	return fmt.Errorf("%w: futex wait: %w", ErrShm, errno)
+	return nil
 }
+
+// sharedWord views a 4-byte word of a shared mapping as the atomic the futex package takes.
+func sharedWord(word *uint32) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Pointer(word)) }

@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/wwly/wwly/internal/futex"
 )
 
 // ErrGaveUp: Acquire's deadline passed or its done channel closed before the grant; the ticket
@@ -29,13 +31,6 @@ const (
 	// cancelPoll is how often a waiter with a done channel but no deadline looks at it: a
 	// channel cannot interrupt a futex wait.
 	cancelPoll = 100 * time.Millisecond
-)
-
-// futex(2) operations (linux/futex.h); shared, not FUTEX_PRIVATE_FLAG, as the words live in a
-// file mapping shared between processes.
-const (
-	futexOpWait = 0
-	futexOpWake = 1
 )
 
 // Lock is one mapped lock file. Its methods are safe for concurrent use by any number of
@@ -166,9 +161,9 @@ func (l *Lock) wait(t uint64, deadline time.Time, done <-chan struct{}) (uint64,
 			ts = &spec
 		}
 		if l.raw {
-			futexWaitRaw(seq, v, ts)
+			futex.WaitRaw(seq, v, ts)
 		} else {
-			futexWait(seq, v, ts)
+			futex.Wait(seq, v, ts)
 		}
 		if done != nil {
 			select {
@@ -233,29 +228,8 @@ func (l *Lock) grant(n uint64) bool {
 		if st.CompareAndSwap(old, n<<2|phaseGranted) {
 			seq := l.seq(n)
 			seq.Add(1)
-			futexWake(seq)
+			futex.Wake(seq, 1<<30) // slots ≥ tickets in flight: at most one waiter
 			return true
 		}
 	}
-}
-
-// futexWait sleeps while *addr == val, at most ts (nil: no limit), telling the scheduler the
-// thread blocks (WaitScheduled). Spurious and early returns are fine: callers re-check.
-func futexWait(addr *atomic.Uint32, val uint32, ts *unix.Timespec) {
-	_, _, _ = unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexOpWait,
-		uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
-}
-
-// futexWaitRaw is futexWait without telling the scheduler (WaitRaw). Signals do not end the wait
-// early: Go installs its handlers with SA_RESTART and the kernel restarts a futex wait.
-func futexWaitRaw(addr *atomic.Uint32, val uint32, ts *unix.Timespec) {
-	_, _, _ = unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexOpWait,
-		uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
-}
-
-// futexWake wakes the waiters on addr; with slots ≥ tickets in flight that is at most one. It
-// never blocks, so it is raw: no scheduler bookkeeping around a few microseconds.
-func futexWake(addr *atomic.Uint32) {
-	_, _, _ = unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexOpWake,
-		uintptr(1<<30), 0, 0, 0)
 }
