@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -21,14 +22,24 @@ func TestDecodeMessage(t *testing.T) {
 		{in: `{"type":"final","ops":2,"total_ops":2,"intervals":[{"k":0,"ops":2,"b":[10,1]}]}`, wantErr: true},
 		{in: `{"type":"final","ops":3,"total_ops":3,"intervals":[{"k":0,"ops":2,"b":[10,2]}]}`, wantErr: true},
 		{in: `{"type":"final","ops":2,"total_ops":2,"intervals":[{"k":1,"ops":1,"b":[10,1]},{"k":1,"ops":1,"b":[10,1]}]}`, wantErr: true},
+		{in: `{"type":"final","ops":2,"total_ops":2,"acquire":[40,1,41,1],"cycle":[40,2]}`},
+		{in: `{"type":"final","ops":1,"total_ops":1,"acquire":[40]}`, wantErr: true},               // half a pair
+		{in: `{"type":"final","ops":1,"total_ops":1,"hold_release":[40,0]}`, wantErr: true},        // empty bucket sent
+		{in: `{"type":"final","ops":1,"total_ops":1,"cycle":[41,1,40,1]}`, wantErr: true},          // indexes not rising
+		{in: `{"type":"final","ops":1,"total_ops":1,"acquire":[99999999,1]}`, wantErr: true},       // index out of range
+		{in: `{"type":"final","ops":1,"total_ops":1,"acquire_uncorrected":[-1,1]}`, wantErr: true}, // negative index
 		{in: `{"type":"error"}`, wantErr: true},
 		{in: `{"type":"error","err":"x"}`},
 		{in: `{"type":"hello"}`, wantErr: true},
 		{in: `not json`, wantErr: true},
 	}
 	for _, tt := range tests {
-		if _, err := DecodeMessage([]byte(tt.in)); (err != nil) != tt.wantErr {
+		_, err := DecodeMessage([]byte(tt.in))
+		if (err != nil) != tt.wantErr {
 			t.Errorf("DecodeMessage(%s) err = %v, wantErr %v", tt.in, err, tt.wantErr)
+		}
+		if err != nil && !errors.Is(err, ErrProtocol) {
+			t.Errorf("DecodeMessage(%s) err = %v, want it to wrap ErrProtocol", tt.in, err)
 		}
 	}
 }
