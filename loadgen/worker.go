@@ -122,13 +122,22 @@ func runCell(ctx context.Context, cfg WorkerConfig, cl bench.Client, retries int
 		}
 	}
 	l := &loop{cfg: cfg, w: w, lockers: lockers, enc: enc}
-	l.allocate() // before READY: the memory sampled at the barrier includes the histograms
-	if err := enc.Encode(Message{Type: MsgReady, Retries: retries}); err != nil {
+	if err := l.ready(ctx, retries); err != nil {
+		return err
+	}
+	return l.run(ctx)
+}
+
+// ready allocates the loop's histograms (before READY, so the memory sampled at the barrier
+// includes them), says READY and waits at the start barrier: a futex in the checker file, where
+// the coordinator publishes one wall-clock instant and wakes everyone at once; each worker then
+// sleeps until that instant. Every workload passes through it.
+func (l *loop) ready(ctx context.Context, retries int) error {
+	l.allocate()
+	if err := l.enc.Encode(Message{Type: MsgReady, Retries: retries}); err != nil {
 		return fmt.Errorf("%w: say ready: %w", ErrWorker, err)
 	}
-	// The start barrier is a futex in the checker file: the coordinator publishes one
-	// wall-clock instant and wakes everyone at once; each worker then sleeps until that instant.
-	startAt, err := w.WaitStart(ctx)
+	startAt, err := l.w.WaitStart(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: stopped at the start barrier: %w", ErrWorker, err)
 	}
@@ -138,7 +147,7 @@ func runCell(ctx context.Context, cfg WorkerConfig, cl bench.Client, retries int
 			return fmt.Errorf("%w: stopped before start", ErrWorker)
 		}
 	}
-	return l.run(ctx)
+	return nil
 }
 
 // connect retries Connect with backoff until cfg.ConnectTimeout: with thousands of processes

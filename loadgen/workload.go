@@ -92,19 +92,8 @@ func runWorkload(ctx context.Context, cfg WorkerConfig, cl bench.Client, retries
 	if cleanup != nil {
 		defer cleanup()
 	}
-	l.allocate()
-	if err := enc.Encode(Message{Type: MsgReady, Retries: retries}); err != nil {
-		return fmt.Errorf("%w: say ready: %w", ErrWorker, err)
-	}
-	startAt, err := w.WaitStart(ctx)
-	if err != nil {
-		return fmt.Errorf("%w: stopped at the start barrier: %w", ErrWorker, err)
-	}
-	if d := time.Until(startAt); d > 0 {
-		sleepCtx(ctx, d)
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: stopped before start", ErrWorker)
-		}
+	if err := l.ready(ctx, retries); err != nil {
+		return err
 	}
 	if err := body(ctx); err != nil {
 		return err
