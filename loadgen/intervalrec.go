@@ -9,35 +9,21 @@ package loadgen
 
 import (
 	"fmt"
-	"math/bits"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wwly/wwly/internal/loglin"
 )
 
-// Interval buckets are log-linear: exact below 2×subBuckets ns, then subBuckets per power of
-// two (under 0.8 % relative error, ample for a per-interval log; the cell's own histograms keep
-// HdrHistogram's 3 digits).
-const (
-	intervalSub     = 128
-	intervalBuckets = 64 * intervalSub
-)
+// Interval buckets are package loglin's log-linear ones (under 0.8 % relative error, ample for a
+// per-interval log; the cell's own histograms keep HdrHistogram's 3 digits).
+const intervalBuckets = loglin.Buckets
 
-// intervalBucket is the bucket of a latency of ns nanoseconds (≥ 0).
-func intervalBucket(ns int64) int {
-	v := uint64(max(ns, 0))
-	shift := max(bits.Len64(v)-8, 0)
-	return shift*intervalSub + int(v>>shift)
-}
+// intervalBucket is the bucket of a latency of ns nanoseconds (negative counts as 0).
+func intervalBucket(ns int64) int { return loglin.Index(uint64(max(ns, 0))) }
 
-// intervalBucketValue is the middle of bucket i, the value it stands for.
-func intervalBucketValue(i int) int64 {
-	if i < 2*intervalSub {
-		return int64(i)
-	}
-	shift := i/intervalSub - 1
-	lo := uint64(i-shift*intervalSub) << shift
-	return int64(lo + (uint64(1)<<shift)/2)
-}
+// intervalBucketValue is the value bucket i stands for (its middle).
+func intervalBucketValue(i int) int64 { return int64(loglin.Mid(i)) }
 
 // IntervalCounts is one worker's acquire latencies within interval K of the measured window.
 type IntervalCounts struct {

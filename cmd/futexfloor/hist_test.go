@@ -6,22 +6,6 @@ import (
 	"testing"
 )
 
-func TestIndexLowestRoundTrip(t *testing.T) {
-	for _, v := range []uint64{0, 1, 255, 256, 257, 511, 512, 1000, 1 << 20, 123456789, 1 << 62} {
-		i := index(v)
-		lo := lowest(i)
-		if lo > v {
-			t.Errorf("v=%d: bucket %d starts at %d, above v", v, i, lo)
-		}
-		if v >= 256 && float64(v-lo)/float64(v) > 1.0/128 {
-			t.Errorf("v=%d: bucket start %d is more than 1/128 below", v, lo)
-		}
-		if index(lo) != i {
-			t.Errorf("v=%d: index(lowest(%d)) = %d", v, i, index(lo))
-		}
-	}
-}
-
 func TestQuantileAgainstSort(t *testing.T) {
 	seed := uint64(42)
 	t.Logf("seed %d", seed)
