@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,53 +34,8 @@ func (etcdBackend) Start(ctx context.Context, opts StartOptions) (Instance, erro
 	if a := opts.Addrs[envEtcd]; a != "" {
 		return &procInstance{env: Env{envEtcd: a}}, nil
 	}
-	bin, err := lookBinary("etcd")
-	if err != nil {
-		return nil, err
-	}
-	if opts.Dir == "" {
-		return nil, fmt.Errorf("bench: etcd: StartOptions.Dir is empty")
-	}
-	var lastErr error
-	for attempt := range startAttempts {
-		cport, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		pport, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		if pport == cport {
-			continue
-		}
-		curl := "http://127.0.0.1:" + strconv.Itoa(cport)
-		purl := "http://127.0.0.1:" + strconv.Itoa(pport)
-		dataDir := filepath.Join(opts.Dir, "etcd-data-"+strconv.Itoa(attempt))
-		p, err := startProc("etcd", bin, []string{
-			"--name", "wwly-bench",
-			"--data-dir", dataDir,
-			"--listen-client-urls", curl, "--advertise-client-urls", curl,
-			"--listen-peer-urls", purl, "--initial-advertise-peer-urls", purl,
-			"--initial-cluster", "wwly-bench=" + purl,
-			"--initial-cluster-state", "new",
-			"--logger", "zap", "--log-level", "warn",
-		}, opts.Dir, nil)
-		if err != nil {
-			return nil, err
-		}
-		endpoint := "127.0.0.1:" + strconv.Itoa(cport)
-		if err := p.waitReady(ctx, etcdProbe(endpoint)); err != nil {
-			lastErr = err
-			_ = p.Stop()
-			if errors.Is(err, errServerExited) {
-				continue // most likely a port was taken meanwhile
-			}
-			return nil, err
-		}
-		return &procInstance{env: Env{envEtcd: endpoint}, proc: p}, nil
-	}
-	return nil, fmt.Errorf("bench: etcd did not start after %d attempts: %w", startAttempts, lastErr)
+	// One member of the etcd3 backend's cluster: the same start, ports, retries and readiness.
+	return startEtcdCluster(ctx, opts, "etcd", 1)
 }
 
 // etcdProbe is a readiness probe: a linearizable Get, which needs an elected leader.

@@ -32,7 +32,7 @@ func (etcd3Backend) Start(ctx context.Context, opts StartOptions) (Instance, err
 	if a := opts.Addrs[envEtcd3]; a != "" {
 		return &procInstance{env: Env{envEtcd: a}}, nil
 	}
-	return startEtcdCluster(ctx, opts)
+	return startEtcdCluster(ctx, opts, "etcd3", clusterSize)
 }
 
 // Connect is the etcd backend's: one Session per worker, over every endpoint of the cluster.
@@ -99,41 +99,43 @@ func etcdMemberArgs(dir string, i int, clientURLs, peerURLs []string) []string {
 	}
 	return []string{
 		"--name", "m" + strconv.Itoa(i),
-		"--data-dir", filepath.Join(dir, "etcd3-data-m"+strconv.Itoa(i)),
+		"--data-dir", filepath.Join(dir, "data-m"+strconv.Itoa(i)),
 		"--listen-client-urls", clientURLs[i], "--advertise-client-urls", clientURLs[i],
 		"--listen-peer-urls", peerURLs[i], "--initial-advertise-peer-urls", peerURLs[i],
 		"--initial-cluster", strings.Join(initial, ","),
-		"--initial-cluster-token", "wwly-bench-etcd3",
+		"--initial-cluster-token", "wwly-bench-" + filepath.Base(dir),
 		"--initial-cluster-state", "new",
 		"--logger", "zap", "--log-level", "warn",
 	}
 }
 
-// startEtcdCluster starts the members, retrying the whole cluster on fresh ports when a member
-// died before the cluster served (a port taken meanwhile, most likely).
-func startEtcdCluster(ctx context.Context, opts StartOptions) (*etcdCluster, error) {
+// startEtcdCluster starts size members (the etcd backend runs one, etcd3 clusterSize) on free
+// loopback ports, data dirs under opts.Dir, retrying the whole cluster on fresh ports when a
+// member died before the cluster served (a port taken meanwhile, most likely). label names the
+// backend in errors, process logs and data dirs.
+func startEtcdCluster(ctx context.Context, opts StartOptions, label string, size int) (*etcdCluster, error) {
 	bin, err := lookBinary("etcd")
 	if err != nil {
 		return nil, err
 	}
 	if opts.Dir == "" {
-		return nil, fmt.Errorf("bench: etcd3: StartOptions.Dir is empty")
+		return nil, fmt.Errorf("bench: %s: StartOptions.Dir is empty", label)
 	}
 	var lastErr error
 	for attempt := range startAttempts {
-		ports, err := freePorts(2 * clusterSize)
+		ports, err := freePorts(2 * size)
 		if err != nil {
 			return nil, err
 		}
 		c := &etcdCluster{}
 		var clientURLs, peerURLs []string
-		for i := range clusterSize {
+		for i := range size {
 			c.endpoints = append(c.endpoints, "127.0.0.1:"+strconv.Itoa(ports[2*i]))
 			clientURLs = append(clientURLs, "http://"+c.endpoints[i])
 			peerURLs = append(peerURLs, "http://127.0.0.1:"+strconv.Itoa(ports[2*i+1]))
 		}
-		dir := filepath.Join(opts.Dir, "etcd3-"+strconv.Itoa(attempt))
-		lastErr = c.start(ctx, bin, dir, clientURLs, peerURLs)
+		dir := filepath.Join(opts.Dir, label+"-"+strconv.Itoa(attempt))
+		lastErr = c.start(ctx, bin, dir, label, clientURLs, peerURLs)
 		if lastErr == nil {
 			return c, nil
 		}
@@ -142,17 +144,17 @@ func startEtcdCluster(ctx context.Context, opts StartOptions) (*etcdCluster, err
 			return nil, lastErr
 		}
 	}
-	return nil, fmt.Errorf("bench: etcd3 did not start after %d attempts: %w", startAttempts, lastErr)
+	return nil, fmt.Errorf("bench: %s did not start after %d attempts: %w", label, startAttempts, lastErr)
 }
 
 // start runs every member, then waits for a linearizable read through all endpoints (it needs
 // an elected leader). On error the caller stops whatever started.
-func (c *etcdCluster) start(ctx context.Context, bin, dir string, clientURLs, peerURLs []string) error {
+func (c *etcdCluster) start(ctx context.Context, bin, dir, label string, clientURLs, peerURLs []string) error {
 	if err := mkdirAll(dir); err != nil {
-		return fmt.Errorf("bench: etcd3: %w", err)
+		return fmt.Errorf("bench: %s: %w", label, err)
 	}
 	for i := range clientURLs {
-		p, err := startProc("etcd3-m"+strconv.Itoa(i), bin, etcdMemberArgs(dir, i, clientURLs, peerURLs), dir, nil)
+		p, err := startProc(label+"-m"+strconv.Itoa(i), bin, etcdMemberArgs(dir, i, clientURLs, peerURLs), dir, nil)
 		if err != nil {
 			return err
 		}

@@ -134,7 +134,7 @@ func failoverTrial(ctx context.Context, b Backend, o FailoverOptions, n int) (Fa
 	}
 	defer inst.Stop()
 	cl, ok := inst.(clusterInstance)
-	if !ok {
+	if !ok || cl.Members() < 2 { // one member (the etcd backend) has no one to fail over to
 		return FailoverTrial{}, fmt.Errorf("%w: %s", ErrNotCluster, b.Name())
 	}
 	rec := newGrantRecorder()

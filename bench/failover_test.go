@@ -99,4 +99,12 @@ func TestMeasureFailoverNotCluster(t *testing.T) {
 	if !errors.Is(err, ErrNotCluster) {
 		t.Errorf("MeasureFailover(none) = %v; want ErrNotCluster", err)
 	}
+	// The etcd backend is a one-member etcd cluster: nobody to fail over to.
+	if _, err := lookBinary("etcd"); err != nil {
+		t.Fatalf("etcd is not installed (scripts/deps.sh installs it): %v", err)
+	}
+	_, err = MeasureFailover(context.Background(), FailoverOptions{Backend: "etcd", Trials: 1, Start: StartOptions{Dir: t.TempDir()}}, nil)
+	if !errors.Is(err, ErrNotCluster) {
+		t.Errorf("MeasureFailover(etcd) = %v; want ErrNotCluster", err)
+	}
 }
