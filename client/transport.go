@@ -76,6 +76,7 @@ func dialTransport(ctx context.Context, addr string, mode IOMode) (transport, er
 type netTransport struct {
 	*net.TCPConn
 	rc syscall.RawConn
+	io netIO // per-OS state of Read and Write
 }
 
 func newNetTransport(tc *net.TCPConn) (transport, error) {
@@ -84,7 +85,7 @@ func newNetTransport(tc *net.TCPConn) (transport, error) {
 		tc.Close()
 		return nil, fmt.Errorf("raw conn: %w", err)
 	}
-	return netTransport{TCPConn: tc, rc: rc}, nil
+	return netTransport{TCPConn: tc, rc: rc, io: newNetIO()}, nil
 }
 
 func (netTransport) readerStart() {}
