@@ -241,18 +241,22 @@ class Connection:
     def start(self, make: Callable[[int], bytes], lock: Optional[Any] = None) -> Tuple[int, Call]:
         """Registers a call under a fresh req and sends the frame ``make(req)``."""
         req = self._next()
+        return req, self._register_send(req, make(req), lock)
+
+    def _register_send(self, req: int, frame: bytes, lock: Optional[Any]) -> Call:
+        """Registers a call under req and sends frame; a failed send forgets the call again."""
         call = Call(lock)
         with self._mu:
             if self._error is not None:
                 raise self._error
             self._pending[req] = call
         try:
-            self.send(make(req))
+            self.send(frame)
         except BaseException:
             with self._mu:
                 self._pending.pop(req, None)
             raise
-        return req, call
+        return call
 
     def start_deferred(self, make: Callable[[int], bytes]) -> int:
         """As start(), for a RELEASE whose reply nobody waits for, written with release_write."""
@@ -393,18 +397,7 @@ class Connection:
     def roundtrip(self, req: int, frame: bytes, lock: Optional[Any] = None) -> wire.Frame:
         """start() and wait() for a frame already built with req (from next_req): the hot
         path of Lock.acquire, without a closure per call."""
-        call = Call(lock)
-        with self._mu:
-            if self._error is not None:
-                raise self._error
-            self._pending[req] = call
-        try:
-            self.send(frame)
-        except BaseException:
-            with self._mu:
-                self._pending.pop(req, None)
-            raise
-        return self.wait(req, call)
+        return self.wait(req, self._register_send(req, frame, lock))
 
     def release_hold(self, held_req: int, req: int, frame: bytes, pipelined: bool) -> None:
         """Forgets the hold granted to held_req and sends its RELEASE (built with req), whose
