@@ -24,8 +24,8 @@ func Wait(addr *atomic.Uint32, val uint32, ts *unix.Timespec) syscall.Errno {
 	return errno
 }
 
-// WaitRaw is Wait without telling the scheduler: the thread blocks holding its P. Go installs its
-// signal handlers with SA_RESTART, so signals do not end the wait early.
+// WaitRaw is Wait without telling the scheduler: the thread blocks holding its P. A signal may
+// end it early with EINTR (a wait with a timeout is not restarted), as Wait may.
 func WaitRaw(addr *atomic.Uint32, val uint32, ts *unix.Timespec) syscall.Errno {
 	_, _, errno := unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), opWait,
 		uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
